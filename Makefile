@@ -1,0 +1,61 @@
+# orbitstream: `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+KAFKA_LIBS := infra/kafka/libs
+KAFKA_STAMP := $(KAFKA_LIBS)/.fetched
+
+.DEFAULT_GOAL := help
+.PHONY: help setup demo test test-unit test-integration lint format typecheck check schemas-check bench report clean
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-18s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -U pip
+	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	touch $@
+
+$(KAFKA_STAMP): infra/kafka/pom.xml
+	@if [ -n "$$KAFKA_HOME" ]; then echo "KAFKA_HOME=$$KAFKA_HOME: using that install"; mkdir -p $(KAFKA_LIBS); else \
+	  mvn -q -B -f infra/kafka/pom.xml dependency:copy-dependencies -DoutputDirectory=libs -DincludeScope=runtime; fi
+	touch $@
+
+setup: $(STAMP) $(KAFKA_STAMP) ## Create the venv, install packages, fetch the Kafka broker jars
+
+demo: setup ## Run producers -> stream workers -> sink end to end on the embedded stack
+	$(VENV)/bin/orbitstream demo
+
+test: setup ## Run every test (starts a real Kafka broker and the embedded warehouse)
+	$(PY) -m pytest
+
+test-unit: setup ## Only the tests that need no broker or warehouse
+	$(PY) -m pytest -m "not integration"
+
+test-integration: setup ## Only the integration tests
+	$(PY) -m pytest -m integration
+
+lint: $(STAMP) ## ruff lint and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP) ## Apply ruff's formatting and fixes
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+typecheck: $(STAMP) ## mypy over the packages
+	$(VENV)/bin/mypy infra schemas producers streams sinks
+
+check: lint typecheck test ## What CI runs: lint, types, then every test
+
+schemas-check: $(STAMP) ## Check every schema against its released versions (BACKWARD_TRANSITIVE)
+	$(VENV)/bin/orbitstream schemas check
+
+bench: setup ## Run the benchmarks in bench/ and record their figures
+	$(PY) -m bench.producer_throughput
+
+clean: ## Remove the venv, fetched jars and local data
+	rm -rf $(VENV) $(KAFKA_LIBS) infra/kafka/target var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,119 @@
+"""The one typed place for configuration.
+
+Built once at an entry point (CLI, worker, test fixture) with :func:`load_settings`
+and passed down explicitly. Nothing here is read at import time.
+Environment variables use the ``ORBITSTREAM_`` prefix and ``__`` for nesting,
+e.g. ``ORBITSTREAM_KAFKA__BOOTSTRAP_SERVERS=127.0.0.1:9092``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "ORBITSTREAM_"
+NESTED_DELIMITER = "__"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class KafkaSettings(_Section):
+    """How every client (producer SDK, stream workers, sinks) reaches Kafka."""
+
+    bootstrap_servers: str = "127.0.0.1:9092"
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_ca_location: Path | None = None
+    # With no registry the serde uses Avro single-object encoding against schemas/.
+    schema_registry_url: str | None = None
+    schema_registry_basic_auth: SecretStr | None = None
+
+    def confluent_config(self) -> dict[str, str]:
+        """Connection properties in librdkafka's vocabulary."""
+        conf: dict[str, str] = {
+            "bootstrap.servers": self.bootstrap_servers,
+            "security.protocol": self.security_protocol,
+        }
+        if self.sasl_mechanism:
+            conf["sasl.mechanism"] = self.sasl_mechanism
+        if self.sasl_username is not None:
+            conf["sasl.username"] = self.sasl_username
+        if self.sasl_password is not None:
+            conf["sasl.password"] = self.sasl_password.get_secret_value()
+        if self.ssl_ca_location is not None:
+            conf["ssl.ca.location"] = str(self.ssl_ca_location)
+        return conf
+
+
+class TopicSettings(_Section):
+    """Topic names. A prefix lets tests and tenants run side by side on one cluster."""
+
+    prefix: str = ""
+    partitions: int = Field(default=4, ge=1)
+    replication_factor: int = Field(default=1, ge=1)
+
+    def name(self, base: str) -> str:
+        return f"{self.prefix}{base}"
+
+
+class WarehouseSettings(_Section):
+    """Where ClickHouse is: the embedded chdb server by default, any clickhouse-server in production."""
+
+    host: str = "127.0.0.1"
+    port: int = 8123
+    username: str = "default"
+    password: SecretStr = SecretStr("")
+    database: str = "orbitstream"
+    secure: bool = False
+    # The embedded server answers uncompressed; a real server may compress.
+    compress: bool = False
+    # Embedded server only: where chdb keeps its data.
+    data_dir: Path = Path("var/warehouse")
+
+
+class Settings(BaseSettings):
+    """All of orbitstream's configuration."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=NESTED_DELIMITER,
+        frozen=True,
+        extra="forbid",
+    )
+
+    kafka: KafkaSettings = KafkaSettings()
+    topics: TopicSettings = TopicSettings()
+    warehouse: WarehouseSettings = WarehouseSettings()
+
+
+class UnknownSettingError(ValueError):
+    """An ``ORBITSTREAM_*`` environment variable names no setting."""
+
+
+def _check_environment(environ: dict[str, str]) -> None:
+    """Fail on misspelt variables: silently ignoring them hides misconfiguration."""
+    known_sections = {name: field.annotation for name, field in Settings.model_fields.items()}
+    for key in environ:
+        if not key.startswith(ENV_PREFIX):
+            continue
+        parts = key[len(ENV_PREFIX) :].lower().split(NESTED_DELIMITER)
+        section = known_sections.get(parts[0])
+        if section is None:
+            raise UnknownSettingError(f"{key}: no setting section {parts[0]!r}")
+        if len(parts) > 1 and isinstance(section, type) and issubclass(section, BaseModel):
+            if parts[1] not in section.model_fields:
+                raise UnknownSettingError(f"{key}: {parts[0]} has no setting {parts[1]!r}")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings from the environment (and explicit overrides), validating every name."""
+    _check_environment(dict(os.environ))
+    return Settings(**overrides)  # type: ignore[arg-type]
