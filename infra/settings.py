@@ -79,6 +79,29 @@ class WarehouseSettings(_Section):
     data_dir: Path = Path("var/warehouse")
 
 
+class WorkerSettings(_Section):
+    """How a stream worker runs: identity, state store and the knobs that set latency.
+
+    Defaults favour latency over throughput (see docs/streams.md for the measurements).
+    """
+
+    app_id: str = Field(default="orbitstream-workers", description="Faust app id = consumer group.")
+    store: str = Field(
+        default="rocksdb://", description="Table store: rocksdb:// in production, memory:// for tests."
+    )
+    data_dir: Path = Field(default=Path("var/worker"), description="RocksDB tables and worker state.")
+    web_port: int = Field(default=6066, ge=0, description="Faust web server (health) port; 0 disables.")
+    # Commit often: at-least-once replays at most this much after a crash.
+    commit_interval_s: float = Field(default=1.0, gt=0)
+    commit_every: int = Field(default=1000, ge=1)
+    # Small producer linger: each hop through an internal topic pays it once.
+    producer_linger_ms: int = Field(default=1, ge=0)
+    producer_acks: int = Field(default=-1, description="-1 = all in-sync replicas.")
+    stream_buffer_maxsize: int = Field(default=4096, ge=1)
+    # Absence triggers (silence, unanswered) are checked this often against event time.
+    tick_interval_s: float = Field(default=1.0, gt=0)
+
+
 class Settings(BaseSettings):
     """All of orbitstream's configuration."""
 
@@ -92,6 +115,7 @@ class Settings(BaseSettings):
     kafka: KafkaSettings = KafkaSettings()
     topics: TopicSettings = TopicSettings()
     warehouse: WarehouseSettings = WarehouseSettings()
+    worker: WorkerSettings = WorkerSettings()
 
 
 class UnknownSettingError(ValueError):

@@ -1,0 +1,23 @@
+"""Errors the stream workers raise on purpose."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from infra.exceptions import OrbitstreamError
+
+
+class StreamError(OrbitstreamError):
+    """Base for stream worker errors."""
+
+
+class UnexpectedRecordError(StreamError):
+    """A well-formed record of a type that does not belong on this topic."""
+
+    def __init__(self, message: Any, got: str, expected: str) -> None:
+        super().__init__(
+            f"{message.topic}[{message.partition}]@{message.offset}: got record {got}, expected {expected}"
+        )
+        self.topic = message.topic
+        self.partition = message.partition
+        self.offset = message.offset

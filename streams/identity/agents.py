@@ -1,0 +1,273 @@
+"""Identity resolution and the repartition step of the per-user join.
+
+Topics in:  identity-links, product-events, community-events (keyed by identity key).
+Topics out: product-by-user, community-by-user (resolved events keyed by canonical id),
+            identity-refusals, relationship-edges, user-signals (reach).
+Internal:   identity-link-requests, identity-assignments, interactions-by-identity.
+
+The ``identities`` table maps identity key -> canonical id and is co-partitioned with the
+input topics, so an event is resolved on the partition that owns its identity. A link
+touches two identities that may live on two partitions, so it travels in hops: the first
+identity's partition reads its entry and forwards a request to the second identity's
+partition, which decides (merge guards in resolution.py) and sends the first identity its
+assignment back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+
+from schemas.identity import identity_key
+from schemas.models import (
+    AnswerAccepted,
+    EdgeKind,
+    Event,
+    Identity,
+    IdentityLink,
+    IdentityMergeRefused,
+    Mention,
+    ReactionAdded,
+    RelationshipEdge,
+    ReplyCreated,
+)
+from schemas.topics import (
+    COMMUNITY_EVENTS,
+    IDENTITY_LINKS,
+    IDENTITY_REFUSALS,
+    PRODUCT_EVENTS,
+    RELATIONSHIP_EDGES,
+)
+from streams.context import StreamContext
+from streams.errors import DeadLetters, run_guarded
+from streams.exceptions import UnexpectedRecordError
+from streams.identity import resolution
+from streams.messages import Assignment, InteractionRequest, LinkRequest, UserSignal
+from streams.timeconv import from_ms, to_ms
+
+PRODUCT_BY_USER = "product-by-user"
+COMMUNITY_BY_USER = "community-by-user"
+USER_SIGNALS = "user-signals"
+LINK_REQUESTS = "identity-link-requests"
+ASSIGNMENTS = "identity-assignments"
+INTERACTIONS_BY_IDENTITY = "interactions-by-identity"
+IDENTITY_TABLE = "identities"
+
+
+@dataclass(frozen=True)
+class JoinTopics:
+    """The topics the activity agent reads: every one keyed by canonical id."""
+
+    product_by_user: Any
+    community_by_user: Any
+    user_signals: Any
+
+
+def interaction_targets(event: Event) -> list[tuple[Identity, EdgeKind]]:
+    """Who else an event touches: the far end of a relationship edge."""
+    payload = getattr(event, "payload", None)
+    if isinstance(event, ReplyCreated) and payload.post_author is not None:
+        return [(payload.post_author, EdgeKind.REPLY)]
+    if isinstance(event, AnswerAccepted) and payload.asker is not None:
+        return [(payload.asker, EdgeKind.ANSWER)]
+    if isinstance(event, Mention):
+        return [(payload.mentioned, EdgeKind.MENTION)]
+    if isinstance(event, ReactionAdded) and payload.target_author is not None:
+        return [(payload.target_author, EdgeKind.REACTION)]
+    return []
+
+
+def key_of(identity: Identity) -> str:
+    return identity_key(identity.provider, identity.external_id)
+
+
+def register(app: faust.App, ctx: StreamContext, dead_letters: DeadLetters) -> JoinTopics:
+    """Declare the identity topics, table and agents on ``app``."""
+    n = ctx.partitions
+    raw = {"key_serializer": "raw", "value_serializer": "raw", "partitions": n}
+    links_in = app.topic(ctx.topic_name(IDENTITY_LINKS), **raw)
+    product_in = app.topic(ctx.topic_name(PRODUCT_EVENTS), **raw)
+    community_in = app.topic(ctx.topic_name(COMMUNITY_EVENTS), **raw)
+    product_out = app.topic(ctx.topic_name(PRODUCT_BY_USER), **raw)
+    community_out = app.topic(ctx.topic_name(COMMUNITY_BY_USER), **raw)
+    refusals_out = app.topic(ctx.topic_name(IDENTITY_REFUSALS), **raw)
+    edges_out = app.topic(ctx.topic_name(RELATIONSHIP_EDGES), **raw)
+    link_requests = app.topic(
+        ctx.topic_name(LINK_REQUESTS), key_type=str, value_type=LinkRequest, partitions=n, internal=True
+    )
+    assignments = app.topic(
+        ctx.topic_name(ASSIGNMENTS), key_type=str, value_type=Assignment, partitions=n, internal=True
+    )
+    interactions = app.topic(
+        ctx.topic_name(INTERACTIONS_BY_IDENTITY),
+        key_type=str,
+        value_type=InteractionRequest,
+        partitions=n,
+        internal=True,
+    )
+    user_signals = app.topic(
+        ctx.topic_name(USER_SIGNALS), key_type=str, value_type=UserSignal, partitions=n, internal=True
+    )
+    identities = app.Table(IDENTITY_TABLE, default=None, partitions=n, key_type=str, value_type=str)
+    serde = ctx.serde
+
+    def decode(event: Any) -> Any:
+        m = event.message
+        return serde.decode(m.value, topic=m.topic, partition=m.partition, offset=m.offset)
+
+    async def send_avro(topic: Any, key: str, record: Any) -> None:
+        await topic.send(key=key.encode(), value=serde.encode(record, topic.get_topic_name()), force=True)
+        ctx.health.outputs[topic.get_topic_name()] += 1
+
+    async def rerouted(event: Any, topic: Any, key: str) -> bool:
+        """Move a message keyed by something else onto the partition that owns ``key``."""
+        m = event.message
+        if m.key is not None and m.key == key.encode():
+            return False
+        await topic.send(key=key.encode(), value=m.value, headers=m.headers, force=True)
+        return True
+
+    async def refuse(link: IdentityLink, reason: str, first: str | None, second: str | None) -> None:
+        refusal = IdentityMergeRefused(
+            refusal_id=link.event_id,
+            identity=link.identity,
+            linked_identity=link.linked_identity,
+            reason=reason,
+            canonical_id=first,
+            linked_canonical_id=second,
+            occurred_at=link.occurred_at,
+            source_event_id=link.event_id,
+            source_occurred_at=link.occurred_at,
+            source_sent_at=link.sent_at,
+            emitted_at=ctx.clock(),
+        )
+        await send_avro(refusals_out, key_of(link.identity) if reason != "illegal_id" else link.event_id, refusal)
+
+    async def handle_link(event: Any) -> None:
+        link = decode(event)
+        if not isinstance(link, IdentityLink):
+            raise UnexpectedRecordError(event.message, type(link).__name__, "IdentityLink")
+        first, why_first = resolution.checked_key(link.identity.provider, link.identity.external_id)
+        second, why_second = resolution.checked_key(
+            link.linked_identity.provider, link.linked_identity.external_id
+        )
+        if first is None or second is None:
+            await refuse(link, resolution.RefusalReason.ILLEGAL_ID.value, why_first, why_second)
+            return
+        if await rerouted(event, links_in, first):
+            return
+        request = LinkRequest(
+            first_key=first,
+            second_key=second,
+            first_canonical=identities.get(first),
+            explicit_canonical=link.canonical_id,
+            event_id=link.event_id,
+            occurred_at_ms=to_ms(link.occurred_at),
+            sent_at_ms=to_ms(link.sent_at) if link.sent_at else None,
+        )
+        await link_requests.send(key=second, value=request, force=True)
+
+    async def handle_link_request(event: Any) -> None:
+        req: LinkRequest = event.value
+        decision = resolution.decide_link(
+            req.first_key, req.first_canonical, req.second_key, identities.get(req.second_key), req.explicit_canonical
+        )
+        if decision.refused is not None:
+            first_provider, _, first_id = req.first_key.partition(":")
+            second_provider, _, second_id = req.second_key.partition(":")
+            refusal = IdentityMergeRefused(
+                refusal_id=req.event_id,
+                identity=Identity(provider=first_provider, external_id=first_id),
+                linked_identity=Identity(provider=second_provider, external_id=second_id),
+                reason=decision.refused.value,
+                canonical_id=req.first_canonical,
+                linked_canonical_id=identities.get(req.second_key),
+                occurred_at=from_ms(req.occurred_at_ms),
+                source_event_id=req.event_id,
+                source_occurred_at=from_ms(req.occurred_at_ms),
+                source_sent_at=from_ms(req.sent_at_ms) if req.sent_at_ms is not None else None,
+                emitted_at=ctx.clock(),
+            )
+            await send_avro(refusals_out, req.first_key, refusal)
+            return
+        assert decision.canonical_id is not None  # noqa: S101 - decide_link sets it unless refused
+        if decision.assign_second:
+            identities[req.second_key] = decision.canonical_id
+        if decision.assign_first:
+            assignment = Assignment(key=req.first_key, canonical_id=decision.canonical_id)
+            await assignments.send(key=req.first_key, value=assignment, force=True)
+
+    async def handle_assignment(event: Any) -> None:
+        assignment: Assignment = event.value
+        identities[assignment.key] = assignment.canonical_id
+
+    def make_resolver(source: Any, out: Any) -> Any:
+        async def handle(event: Any) -> None:
+            record = decode(event)
+            if not isinstance(record, Event) or isinstance(record, IdentityLink):
+                raise UnexpectedRecordError(event.message, type(record).__name__, "a product or community event")
+            canonical = record.canonical_id
+            if canonical is None:
+                key = key_of(record.identity)
+                if await rerouted(event, source, key):
+                    return
+                canonical = resolution.resolve(key, identities.get(key))
+                record = record.model_copy(update={"canonical_id": canonical})
+            await send_avro(out, canonical, record)
+            for target, kind in interaction_targets(record):
+                request = InteractionRequest(
+                    target_key=key_of(target),
+                    from_canonical_id=canonical,
+                    kind=kind.value,
+                    weight=1.0,
+                    event_id=record.event_id,
+                    occurred_at_ms=to_ms(record.occurred_at),
+                    sent_at_ms=to_ms(record.sent_at) if record.sent_at else None,
+                )
+                await interactions.send(key=request.target_key, value=request, force=True)
+
+        return handle
+
+    async def handle_interaction(event: Any) -> None:
+        req: InteractionRequest = event.value
+        target = resolution.resolve(req.target_key, identities.get(req.target_key))
+        if target == req.from_canonical_id:
+            return  # talking to oneself is not a relationship
+        occurred = from_ms(req.occurred_at_ms)
+        edge = RelationshipEdge(
+            edge_id=f"{req.event_id}:{req.kind}",
+            from_canonical_id=req.from_canonical_id,
+            to_canonical_id=target,
+            kind=EdgeKind(req.kind),
+            weight=req.weight,
+            occurred_at=occurred,
+            source_event_id=req.event_id,
+            source_occurred_at=occurred,
+            source_sent_at=from_ms(req.sent_at_ms) if req.sent_at_ms is not None else None,
+            emitted_at=ctx.clock(),
+        )
+        await send_avro(edges_out, req.from_canonical_id, edge)
+        signal = UserSignal(
+            kind="interaction",
+            canonical_id=target,
+            interaction_kind=req.kind,
+            direct=True,
+            occurred_at_ms=req.occurred_at_ms,
+        )
+        await user_signals.send(key=target, value=signal, force=True)
+
+    def agent(name: str, topic: Any, handle: Any) -> None:
+        async def run(stream: Any) -> None:
+            await run_guarded(name, stream, handle, dead_letters, ctx)
+
+        app.agent(topic, name=name, concurrency=1)(run)
+
+    agent("identity-link", links_in, handle_link)
+    agent("identity-link-request", link_requests, handle_link_request)
+    agent("identity-assignment", assignments, handle_assignment)
+    agent("resolve-product", product_in, make_resolver(product_in, product_out))
+    agent("resolve-community", community_in, make_resolver(community_in, community_out))
+    agent("resolve-interaction", interactions, handle_interaction)
+    return JoinTopics(product_by_user=product_out, community_by_user=community_out, user_signals=user_signals)
