@@ -8,6 +8,7 @@ e.g. ``ORBITSTREAM_KAFKA__BOOTSTRAP_SERVERS=127.0.0.1:9092``.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Literal
@@ -102,6 +103,17 @@ class WorkerSettings(_Section):
     tick_interval_s: float = Field(default=1.0, gt=0)
 
 
+class MentorSettings(_Section):
+    """Mentor matching: who recently solved the error class a user just hit."""
+
+    window_days: float = Field(default=90, gt=0, description="Accepted answers older than this don't count.")
+    max_mentors: int = Field(default=3, ge=1, description="Mentors per suggestion, best first.")
+    cooldown_hours: float = Field(
+        default=24, ge=0, description="At most one suggestion per user and error class in this time."
+    )
+    max_solvers_per_class: int = Field(default=50, ge=1, description="Bounds the per-class state.")
+
+
 class Settings(BaseSettings):
     """All of orbitstream's configuration."""
 
@@ -116,6 +128,7 @@ class Settings(BaseSettings):
     topics: TopicSettings = TopicSettings()
     warehouse: WarehouseSettings = WarehouseSettings()
     worker: WorkerSettings = WorkerSettings()
+    mentors: MentorSettings = MentorSettings()
 
 
 class UnknownSettingError(ValueError):
@@ -141,3 +154,25 @@ def load_settings(**overrides: object) -> Settings:
     """Build the settings from the environment (and explicit overrides), validating every name."""
     _check_environment(dict(os.environ))
     return Settings(**overrides)  # type: ignore[arg-type]
+
+
+def _plain(value: object) -> object:
+    """JSON-ready form of a settings value, secrets included (for a child process's env)."""
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def to_environment(settings: Settings) -> dict[str, str]:
+    """Environment variables that rebuild ``settings`` in a child process (one JSON per section)."""
+    env: dict[str, str] = {}
+    for name in Settings.model_fields:
+        section = getattr(settings, name)
+        env[f"{ENV_PREFIX}{name.upper()}"] = json.dumps(_plain(section.model_dump()))
+    return env

@@ -1,0 +1,1 @@
+"""Stream workers (faust-streaming): identity resolution, the per-user join, scoring."""

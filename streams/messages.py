@@ -51,3 +51,21 @@ class UserSignal(faust.Record, serializer="json"):
     interaction_kind: str | None = None
     direct: bool = True
     occurred_at_ms: int = 0
+
+
+class HelpRequest(faust.Record, serializer="json"):
+    """A user hit an API error class: find who recently solved it."""
+
+    canonical_id: str
+    error_class: str
+    event_id: str
+    occurred_at_ms: int
+    sent_at_ms: int | None
+
+
+class Solution(faust.Record, serializer="json"):
+    """An accepted answer on a question tagged with ``error_class``."""
+
+    error_class: str
+    solver_canonical_id: str
+    solved_at_ms: int

@@ -1,0 +1,96 @@
+"""Mentor matching: members who recently solved the error class a user just hit.
+
+Topics in:  help-requests-by-class, solutions-by-class (internal, keyed by error class,
+            fed by the user-activity agent).
+Topics out: mentor-suggestions.
+Both inputs are keyed by error class, so one agent sees a class's solutions and requests
+and keeps the class's recent solvers in the ``solvers`` table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+
+from schemas.models import Mentor, MentorSuggestion
+from schemas.topics import MENTOR_SUGGESTIONS
+from streams.context import StreamContext
+from streams.errors import DeadLetters, run_guarded
+from streams.mentors.index import empty_index, record_solution, suggest
+from streams.messages import HelpRequest, Solution
+from streams.timeconv import from_ms
+
+HELP_REQUESTS = "help-requests-by-class"
+SOLUTIONS = "solutions-by-class"
+SOLVER_TABLE = "solvers"
+
+
+@dataclass(frozen=True)
+class MentorTopics:
+    help_requests: Any
+    solutions: Any
+
+
+def register(app: faust.App, ctx: StreamContext, dead_letters: DeadLetters) -> MentorTopics:
+    n = ctx.partitions
+    cfg = ctx.settings.mentors
+    help_requests = app.topic(
+        ctx.topic_name(HELP_REQUESTS), key_type=str, value_type=HelpRequest, partitions=n, internal=True
+    )
+    solutions = app.topic(
+        ctx.topic_name(SOLUTIONS), key_type=str, value_type=Solution, partitions=n, internal=True
+    )
+    both = app.topic(
+        ctx.topic_name(HELP_REQUESTS), ctx.topic_name(SOLUTIONS), key_type=str, partitions=n, internal=True
+    )
+    suggestions_out = app.topic(
+        ctx.topic_name(MENTOR_SUGGESTIONS), key_serializer="raw", value_serializer="raw", partitions=n
+    )
+    solvers = app.Table(SOLVER_TABLE, default=None, partitions=n, key_type=str)
+
+    async def handle(event: Any) -> None:
+        value = event.value
+        if isinstance(value, Solution):
+            index = solvers.get(value.error_class) or empty_index()
+            solvers[value.error_class] = record_solution(index, value.solver_canonical_id, value.solved_at_ms, cfg)
+            return
+        if not isinstance(value, HelpRequest):
+            raise TypeError(f"{event.message.topic}: unexpected record {type(value).__name__}")
+        index = solvers.get(value.error_class) or empty_index()
+        chosen, updated = suggest(index, value.canonical_id, value.occurred_at_ms, cfg)
+        if not chosen:
+            return
+        solvers[value.error_class] = updated
+        occurred = from_ms(value.occurred_at_ms)
+        suggestion = MentorSuggestion(
+            suggestion_id=f"{value.canonical_id}:{value.error_class}:{value.event_id}",
+            canonical_id=value.canonical_id,
+            error_class=value.error_class,
+            mentors=[
+                Mentor(
+                    canonical_id=c.canonical_id,
+                    solved_count=c.solved_count,
+                    last_solved_at=from_ms(c.last_solved_ms),
+                )
+                for c in chosen
+            ],
+            suggested_at=occurred,
+            source_event_id=value.event_id,
+            source_occurred_at=occurred,
+            source_sent_at=from_ms(value.sent_at_ms) if value.sent_at_ms is not None else None,
+            emitted_at=ctx.clock(),
+        )
+        await suggestions_out.send(
+            key=value.canonical_id.encode(),
+            value=ctx.serde.encode(suggestion, suggestions_out.get_topic_name()),
+            force=True,
+        )
+        ctx.health.outputs[MENTOR_SUGGESTIONS] += 1
+
+    async def run(stream: Any) -> None:
+        await run_guarded("mentor-matching", stream, handle, dead_letters, ctx)
+
+    app.agent(both, name="mentor-matching", concurrency=1)(run)
+    return MentorTopics(help_requests=help_requests, solutions=solutions)
