@@ -15,9 +15,11 @@ import faust
 from infra.settings import Settings
 from schemas.catalog import SchemaCatalog
 from schemas.serde import serde_from_settings
-from streams import activity, identity, mentors
+from streams.activity import agents as activity_agents
 from streams.context import StreamContext, utc_now
 from streams.errors import DeadLetters
+from streams.identity import agents as identity_agents
+from streams.mentors import agents as mentor_agents
 
 
 def faust_config(settings: Settings) -> dict[str, Any]:
@@ -65,9 +67,9 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
         clock=clock,
     )
     dead_letters = DeadLetters(app, ctx)
-    join_topics = identity.agents.register(app, ctx, dead_letters)
-    mentor_topics = mentors.agents.register(app, ctx, dead_letters)
-    activity.agents.register(app, ctx, dead_letters, join_topics, mentor_topics)
+    join_topics = identity_agents.register(app, ctx, dead_letters)
+    mentor_topics = mentor_agents.register(app, ctx, dead_letters)
+    activity_agents.register(app, ctx, dead_letters, join_topics, mentor_topics)
 
     async def health(web: Any, request: Any) -> Any:
         snapshot = ctx.health.snapshot()

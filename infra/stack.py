@@ -1,0 +1,119 @@
+"""The whole pipeline on one machine: broker, embedded warehouse, stream workers, sink.
+
+Used by ``orbitstream demo``, the end-to-end tests and the benchmarks, so they all run
+the same processes the same way. Everything started here is stopped on exit.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from types import TracebackType
+
+from confluent_kafka.admin import AdminClient
+
+from infra.exceptions import ServiceStartError
+from infra.kafka.broker import KafkaBroker
+from infra.processes import ManagedProcess
+from infra.settings import Settings, to_environment
+from infra.topics import ensure_topics
+from infra.warehouse.process import EmbeddedWarehouse
+from streams.topology import public_topic_names
+
+
+def with_services(settings: Settings, bootstrap: str, warehouse_port: int) -> Settings:
+    """``settings`` pointed at a running broker and warehouse."""
+    return settings.model_copy(
+        update={
+            "kafka": settings.kafka.model_copy(update={"bootstrap_servers": bootstrap}),
+            "warehouse": settings.warehouse.model_copy(update={"host": "127.0.0.1", "port": warehouse_port}),
+        }
+    )
+
+
+def start_worker(settings: Settings, workdir: Path, name: str = "worker-1") -> ManagedProcess:
+    """A stream worker process (``python -m streams worker``) with its own state dir."""
+    worker = settings.worker.model_copy(update={"data_dir": workdir / name, "web_port": 0})
+    env = to_environment(settings.model_copy(update={"worker": worker}))
+    return ManagedProcess.python_module(
+        name, "streams", ["worker", "--loglevel", "info"], workdir / f"{name}.log", env
+    ).start()
+
+
+def start_sink(settings: Settings, workdir: Path, name: str = "sink") -> ManagedProcess:
+    return ManagedProcess.python_module(
+        name, "infra.cli", ["sink", "run"], workdir / f"{name}.log", to_environment(settings)
+    ).start()
+
+
+def wait_for_group(
+    settings: Settings, group_id: str, members: int, procs: list[ManagedProcess], timeout: float = 90
+) -> None:
+    """Block until the consumer group is stable with ``members`` members (workers are consuming)."""
+    admin = AdminClient(settings.kafka.confluent_config())
+    deadline = time.monotonic() + timeout
+    last = "unknown"
+    while time.monotonic() < deadline:
+        for proc in procs:
+            proc.ensure_alive()
+        try:
+            described = admin.describe_consumer_groups([group_id])[group_id].result(timeout=5)
+            last = f"{described.state} with {len(described.members)} members"
+            assigned = [m for m in described.members if m.assignment.topic_partitions]
+            if str(described.state).endswith("STABLE") and len(assigned) >= members:
+                return
+        except Exception as exc:  # the group may not exist yet
+            last = str(exc)
+        time.sleep(0.5)
+    raise ServiceStartError(f"consumer group {group_id} not ready after {timeout}s ({last})")
+
+
+class LocalStack:
+    """Broker + embedded warehouse (+ workers and sink on request), all under ``root``."""
+
+    def __init__(self, root: Path, settings: Settings) -> None:
+        self.root = root
+        self.base = settings
+        self._exit = ExitStack()
+        self.settings = settings
+        self.processes: list[ManagedProcess] = []
+
+    def start(self) -> LocalStack:
+        self.root.mkdir(parents=True, exist_ok=True)
+        broker = self._exit.enter_context(KafkaBroker(self.root / "kafka"))
+        warehouse = self._exit.enter_context(EmbeddedWarehouse(self.root / "warehouse"))
+        self.settings = with_services(self.base, broker.bootstrap_servers, warehouse.port)
+        self.warehouse = warehouse
+        ensure_topics(
+            self.settings.kafka,
+            public_topic_names(self.settings),
+            self.settings.topics.partitions,
+            self.settings.topics.replication_factor,
+        )
+        return self
+
+    def worker(self, name: str = "worker-1") -> ManagedProcess:
+        proc = start_worker(self.settings, self.root, name)
+        self._track(proc)
+        return proc
+
+    def sink(self, name: str = "sink") -> ManagedProcess:
+        proc = start_sink(self.settings, self.root, name)
+        self._track(proc)
+        return proc
+
+    def _track(self, proc: ManagedProcess) -> None:
+        self.processes.append(proc)
+        self._exit.callback(proc.stop)
+
+    def stop(self) -> None:
+        self._exit.close()
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
