@@ -21,10 +21,21 @@ class LinkRequest(faust.Record, serializer="json"):
 
 
 class Assignment(faust.Record, serializer="json"):
-    """Third hop: set ``key``'s canonical id on the partition that owns it."""
+    """Third hop: compare-and-set ``key``'s canonical id on the partition that owns it.
+
+    Set only if the entry still holds ``expected``. If another link got there first, the
+    ``partner`` identity (linked by this same link moments ago) follows ``key`` instead,
+    or, when there is no partner to move, the link is refused as a merge.
+    """
 
     key: str
     canonical_id: str
+    expected: str | None
+    partner_key: str | None
+    other_key: str
+    event_id: str
+    occurred_at_ms: int
+    sent_at_ms: int | None
 
 
 class InteractionRequest(faust.Record, serializer="json"):

@@ -9,8 +9,9 @@ The ``identities`` table maps identity key -> canonical id and is co-partitioned
 input topics, so an event is resolved on the partition that owns its identity. A link
 touches two identities that may live on two partitions, so it travels in hops: the first
 identity's partition reads its entry and forwards a request to the second identity's
-partition, which decides (merge guards in resolution.py) and sends the first identity its
-assignment back.
+partition, which decides (merge guards in resolution.py), sets its own entry and sends
+the first identity a compare-and-set assignment. A linked entry never changes except by
+that fix-up, so concurrent links of one person converge instead of overwriting.
 """
 
 from __future__ import annotations
@@ -67,20 +68,52 @@ class JoinTopics:
 
 def interaction_targets(event: Event) -> list[tuple[Identity, EdgeKind]]:
     """Who else an event touches: the far end of a relationship edge."""
-    payload = getattr(event, "payload", None)
-    if isinstance(event, ReplyCreated) and payload.post_author is not None:
-        return [(payload.post_author, EdgeKind.REPLY)]
-    if isinstance(event, AnswerAccepted) and payload.asker is not None:
-        return [(payload.asker, EdgeKind.ANSWER)]
+    if isinstance(event, ReplyCreated) and event.payload.post_author is not None:
+        return [(event.payload.post_author, EdgeKind.REPLY)]
+    if isinstance(event, AnswerAccepted) and event.payload.asker is not None:
+        return [(event.payload.asker, EdgeKind.ANSWER)]
     if isinstance(event, Mention):
-        return [(payload.mentioned, EdgeKind.MENTION)]
-    if isinstance(event, ReactionAdded) and payload.target_author is not None:
-        return [(payload.target_author, EdgeKind.REACTION)]
+        return [(event.payload.mentioned, EdgeKind.MENTION)]
+    if isinstance(event, ReactionAdded) and event.payload.target_author is not None:
+        return [(event.payload.target_author, EdgeKind.REACTION)]
     return []
 
 
 def key_of(identity: Identity) -> str:
     return identity_key(identity.provider, identity.external_id)
+
+
+def identity_of(key: str) -> Identity:
+    provider, _, external_id = key.partition(":")
+    return Identity(provider=provider, external_id=external_id)
+
+
+def refusal_record(
+    *,
+    event_id: str,
+    first: Identity,
+    second: Identity,
+    reason: str,
+    first_canonical: str | None,
+    second_canonical: str | None,
+    occurred_at_ms: int,
+    sent_at_ms: int | None,
+    emitted_at: Any,
+) -> IdentityMergeRefused:
+    occurred = from_ms(occurred_at_ms)
+    return IdentityMergeRefused(
+        refusal_id=event_id,
+        identity=first,
+        linked_identity=second,
+        reason=reason,
+        canonical_id=first_canonical,
+        linked_canonical_id=second_canonical,
+        occurred_at=occurred,
+        source_event_id=event_id,
+        source_occurred_at=occurred,
+        source_sent_at=from_ms(sent_at_ms) if sent_at_ms is not None else None,
+        emitted_at=emitted_at,
+    )
 
 
 def register(app: faust.App, ctx: StreamContext, dead_letters: DeadLetters) -> JoinTopics:
@@ -94,22 +127,14 @@ def register(app: faust.App, ctx: StreamContext, dead_letters: DeadLetters) -> J
     community_out = app.topic(ctx.topic_name(COMMUNITY_BY_USER), **raw)
     refusals_out = app.topic(ctx.topic_name(IDENTITY_REFUSALS), **raw)
     edges_out = app.topic(ctx.topic_name(RELATIONSHIP_EDGES), **raw)
-    link_requests = app.topic(
-        ctx.topic_name(LINK_REQUESTS), key_type=str, value_type=LinkRequest, partitions=n, internal=True
-    )
-    assignments = app.topic(
-        ctx.topic_name(ASSIGNMENTS), key_type=str, value_type=Assignment, partitions=n, internal=True
-    )
-    interactions = app.topic(
-        ctx.topic_name(INTERACTIONS_BY_IDENTITY),
-        key_type=str,
-        value_type=InteractionRequest,
-        partitions=n,
-        internal=True,
-    )
-    user_signals = app.topic(
-        ctx.topic_name(USER_SIGNALS), key_type=str, value_type=UserSignal, partitions=n, internal=True
-    )
+
+    def internal(base: str, value_type: type) -> Any:
+        return app.topic(ctx.topic_name(base), key_type=str, value_type=value_type, partitions=n, internal=True)
+
+    link_requests = internal(LINK_REQUESTS, LinkRequest)
+    assignments = internal(ASSIGNMENTS, Assignment)
+    interactions = internal(INTERACTIONS_BY_IDENTITY, InteractionRequest)
+    user_signals = internal(USER_SIGNALS, UserSignal)
     identities = app.Table(IDENTITY_TABLE, default=None, partitions=n, key_type=str, value_type=str)
     serde = ctx.serde
 
@@ -118,32 +143,17 @@ def register(app: faust.App, ctx: StreamContext, dead_letters: DeadLetters) -> J
         return serde.decode(m.value, topic=m.topic, partition=m.partition, offset=m.offset)
 
     async def send_avro(topic: Any, key: str, record: Any) -> None:
-        await topic.send(key=key.encode(), value=serde.encode(record, topic.get_topic_name()), force=True)
-        ctx.health.outputs[topic.get_topic_name()] += 1
+        name = topic.get_topic_name()
+        await topic.send(key=key.encode(), value=serde.encode(record, name), force=True)
+        ctx.health.outputs[name] += 1
 
     async def rerouted(event: Any, topic: Any, key: str) -> bool:
         """Move a message keyed by something else onto the partition that owns ``key``."""
         m = event.message
-        if m.key is not None and m.key == key.encode():
+        if m.key == key.encode():
             return False
         await topic.send(key=key.encode(), value=m.value, headers=m.headers, force=True)
         return True
-
-    async def refuse(link: IdentityLink, reason: str, first: str | None, second: str | None) -> None:
-        refusal = IdentityMergeRefused(
-            refusal_id=link.event_id,
-            identity=link.identity,
-            linked_identity=link.linked_identity,
-            reason=reason,
-            canonical_id=first,
-            linked_canonical_id=second,
-            occurred_at=link.occurred_at,
-            source_event_id=link.event_id,
-            source_occurred_at=link.occurred_at,
-            source_sent_at=link.sent_at,
-            emitted_at=ctx.clock(),
-        )
-        await send_avro(refusals_out, key_of(link.identity) if reason != "illegal_id" else link.event_id, refusal)
 
     async def handle_link(event: Any) -> None:
         link = decode(event)
@@ -154,7 +164,18 @@ def register(app: faust.App, ctx: StreamContext, dead_letters: DeadLetters) -> J
             link.linked_identity.provider, link.linked_identity.external_id
         )
         if first is None or second is None:
-            await refuse(link, resolution.RefusalReason.ILLEGAL_ID.value, why_first, why_second)
+            refusal = refusal_record(
+                event_id=link.event_id,
+                first=link.identity,
+                second=link.linked_identity,
+                reason=resolution.RefusalReason.ILLEGAL_ID.value,
+                first_canonical=None,
+                second_canonical=None,
+                occurred_at_ms=to_ms(link.occurred_at),
+                sent_at_ms=to_ms(link.sent_at) if link.sent_at else None,
+                emitted_at=ctx.clock(),
+            )
+            await send_avro(refusals_out, first or second or link.event_id, refusal)
             return
         if await rerouted(event, links_in, first):
             return
@@ -171,37 +192,76 @@ def register(app: faust.App, ctx: StreamContext, dead_letters: DeadLetters) -> J
 
     async def handle_link_request(event: Any) -> None:
         req: LinkRequest = event.value
+        second_canonical = identities.get(req.second_key)
         decision = resolution.decide_link(
-            req.first_key, req.first_canonical, req.second_key, identities.get(req.second_key), req.explicit_canonical
+            req.first_key, req.first_canonical, req.second_key, second_canonical, req.explicit_canonical
         )
         if decision.refused is not None:
-            first_provider, _, first_id = req.first_key.partition(":")
-            second_provider, _, second_id = req.second_key.partition(":")
-            refusal = IdentityMergeRefused(
-                refusal_id=req.event_id,
-                identity=Identity(provider=first_provider, external_id=first_id),
-                linked_identity=Identity(provider=second_provider, external_id=second_id),
+            refusal = refusal_record(
+                event_id=req.event_id,
+                first=identity_of(req.first_key),
+                second=identity_of(req.second_key),
                 reason=decision.refused.value,
-                canonical_id=req.first_canonical,
-                linked_canonical_id=identities.get(req.second_key),
-                occurred_at=from_ms(req.occurred_at_ms),
-                source_event_id=req.event_id,
-                source_occurred_at=from_ms(req.occurred_at_ms),
-                source_sent_at=from_ms(req.sent_at_ms) if req.sent_at_ms is not None else None,
+                first_canonical=req.first_canonical,
+                second_canonical=second_canonical,
+                occurred_at_ms=req.occurred_at_ms,
+                sent_at_ms=req.sent_at_ms,
                 emitted_at=ctx.clock(),
             )
             await send_avro(refusals_out, req.first_key, refusal)
             return
-        assert decision.canonical_id is not None  # noqa: S101 - decide_link sets it unless refused
+        if decision.canonical_id is None:
+            return
         if decision.assign_second:
             identities[req.second_key] = decision.canonical_id
         if decision.assign_first:
-            assignment = Assignment(key=req.first_key, canonical_id=decision.canonical_id)
+            assignment = Assignment(
+                key=req.first_key,
+                canonical_id=decision.canonical_id,
+                expected=req.first_canonical,
+                partner_key=req.second_key if decision.assign_second else None,
+                other_key=req.second_key,
+                event_id=req.event_id,
+                occurred_at_ms=req.occurred_at_ms,
+                sent_at_ms=req.sent_at_ms,
+            )
             await assignments.send(key=req.first_key, value=assignment, force=True)
 
     async def handle_assignment(event: Any) -> None:
-        assignment: Assignment = event.value
-        identities[assignment.key] = assignment.canonical_id
+        a: Assignment = event.value
+        current = identities.get(a.key)
+        if current == a.expected:
+            identities[a.key] = a.canonical_id
+            return
+        if current == a.canonical_id:
+            return
+        # Another link reached this identity first: it now belongs to ``current``.
+        if a.partner_key is not None:
+            # The partner was linked by this same link a moment ago: it follows.
+            follow = Assignment(
+                key=a.partner_key,
+                canonical_id=current,
+                expected=a.canonical_id,
+                partner_key=None,
+                other_key=a.key,
+                event_id=a.event_id,
+                occurred_at_ms=a.occurred_at_ms,
+                sent_at_ms=a.sent_at_ms,
+            )
+            await assignments.send(key=a.partner_key, value=follow, force=True)
+            return
+        refusal = refusal_record(
+            event_id=a.event_id,
+            first=identity_of(a.key),
+            second=identity_of(a.other_key),
+            reason=resolution.RefusalReason.BOTH_HAVE_OTHER_IDENTITIES.value,
+            first_canonical=current,
+            second_canonical=a.canonical_id,
+            occurred_at_ms=a.occurred_at_ms,
+            sent_at_ms=a.sent_at_ms,
+            emitted_at=ctx.clock(),
+        )
+        await send_avro(refusals_out, a.key, refusal)
 
     def make_resolver(source: Any, out: Any) -> Any:
         async def handle(event: Any) -> None:
@@ -250,11 +310,7 @@ def register(app: faust.App, ctx: StreamContext, dead_letters: DeadLetters) -> J
         )
         await send_avro(edges_out, req.from_canonical_id, edge)
         signal = UserSignal(
-            kind="interaction",
-            canonical_id=target,
-            interaction_kind=req.kind,
-            direct=True,
-            occurred_at_ms=req.occurred_at_ms,
+            kind="interaction", canonical_id=target, interaction_kind=req.kind, occurred_at_ms=req.occurred_at_ms
         )
         await user_signals.send(key=target, value=signal, force=True)
 
