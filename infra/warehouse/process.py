@@ -1,0 +1,69 @@
+"""The embedded warehouse as a child process, for the demo, tests and benchmarks."""
+
+from __future__ import annotations
+
+import time
+import urllib.request
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import clickhouse_connect
+
+from infra.exceptions import ServiceStartError
+from infra.kafka.broker import free_port
+from infra.processes import ManagedProcess
+
+
+class EmbeddedWarehouse:
+    """``with EmbeddedWarehouse(dir) as wh: wh.client()``: chdb over HTTP on a loopback port."""
+
+    def __init__(self, data_dir: Path, port: int | None = None, host: str = "127.0.0.1") -> None:
+        self.data_dir = data_dir
+        self.host = host
+        self.port = port or free_port()
+        self._proc: ManagedProcess | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 60) -> EmbeddedWarehouse:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._proc = ManagedProcess.python_module(
+            "warehouse",
+            "infra.warehouse",
+            ["serve", "--data-dir", str(self.data_dir / "data"), "--host", self.host, "--port", str(self.port)],
+            self.data_dir / "warehouse.log",
+        ).start()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self._proc.ensure_alive()
+            try:
+                with urllib.request.urlopen(f"{self.url}/ping", timeout=1) as response:  # noqa: S310 - loopback
+                    if response.read() == b"Ok.\n":
+                        return self
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise ServiceStartError(f"embedded warehouse not answering on {self.url}")
+
+    def client(self, database: str | None = None, **kwargs: Any) -> Any:
+        """A clickhouse-connect client, exactly as against clickhouse-server."""
+        kwargs.setdefault("compress", False)
+        return clickhouse_connect.get_client(host=self.host, port=self.port, database=database or "default", **kwargs)
+
+    def alive(self) -> bool:
+        return self._proc is not None and self._proc.alive()
+
+    def stop(self, timeout: float = 20) -> None:
+        if self._proc is not None:
+            self._proc.stop(timeout)
+
+    def __enter__(self) -> EmbeddedWarehouse:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
