@@ -65,6 +65,17 @@ class TopicSettings(_Section):
         return f"{self.prefix}{base}"
 
 
+class ProducerSettings(_Section):
+    """Producer SDK tuning (librdkafka), on top of the connection settings in ``kafka``."""
+
+    linger_ms: int = Field(default=5, ge=0, description="Batching wait: throughput vs a few ms of latency.")
+    compression: Literal["none", "lz4", "zstd", "gzip", "snappy"] = "lz4"
+    delivery_timeout_ms: int = Field(
+        default=30_000, ge=1000, description="Give up (and report an error) after retrying this long."
+    )
+    queue_max_messages: int = Field(default=100_000, ge=1, description="Local buffer before send() blocks.")
+
+
 class WarehouseSettings(_Section):
     """Where ClickHouse is: the embedded chdb server by default, any clickhouse-server in production."""
 
@@ -103,6 +114,69 @@ class WorkerSettings(_Section):
     tick_interval_s: float = Field(default=1.0, gt=0)
 
 
+def _product_weights() -> dict[str, float]:
+    return {"SessionStarted": 1.0, "FeatureUsed": 2.0, "ApiCall": 1.0, "PlanChanged": 3.0,
+            "SupportTicketOpened": 0.5, "SupportTicketClosed": 0.0}
+
+
+def _community_weights() -> dict[str, float]:
+    return {"MemberJoined": 1.0, "PostCreated": 3.0, "ReplyCreated": 4.0, "AnswerAccepted": 8.0,
+            "ReactionAdded": 1.0, "Mention": 2.0, "EventAttended": 4.0, "OnboardingStepCompleted": 1.0,
+            "QuestionTagged": 0.0}
+
+
+def _orbit_activity_weights() -> dict[str, int]:
+    # Orbit Model activity weights, 1 (light touch) to 12 (major contribution).
+    return {"MemberJoined": 1, "ReactionAdded": 1, "QuestionTagged": 1, "OnboardingStepCompleted": 1,
+            "Mention": 2, "PostCreated": 3, "EventAttended": 4, "ReplyCreated": 5, "AnswerAccepted": 8}
+
+
+class ScoringSettings(_Section):
+    """Engagement score: time-decayed weighted activity, product and community components."""
+
+    half_life_hours: float = Field(default=168, gt=0, description="A week-old event counts half.")
+    product_weights: dict[str, float] = Field(default_factory=_product_weights)
+    community_weights: dict[str, float] = Field(default_factory=_community_weights)
+    failed_api_call_weight: float = Field(default=0.0, description="A failed API call shows no value.")
+
+
+class OrbitSettings(_Section):
+    """Orbit Model levels: 1 inner (contributors) ... 4 outer (observers). See docs/scoring.md."""
+
+    activity_weights: dict[str, int] = Field(default_factory=_orbit_activity_weights)
+    # Minimum activity weight seen in the window to reach levels 1, 2, 3.
+    weight_thresholds: tuple[int, int, int] = (8, 5, 3)
+    weight_window_days: int = Field(default=30, ge=1)
+    # Presence milestones (active days, window days) reaching levels 1, 2, 3.
+    presence_milestones: tuple[tuple[int, int], tuple[int, int], tuple[int, int]] = ((30, 90), (7, 30), (2, 7))
+    downgrade_hold_days: float = Field(default=14, ge=0, description="A level only drops after this long.")
+    reach_half_life_days: float = Field(default=30, gt=0)
+    indirect_reach_weight: float = Field(default=0.25, ge=0, description="Reactions count for less than replies.")
+
+
+class TriggerSettings(_Section):
+    """Churn-risk triggers. Each fires once per episode and re-arms when the user recovers."""
+
+    usage_recent_days: int = Field(default=3, ge=1, description="Recent window compared to the baseline.")
+    usage_baseline_days: int = Field(default=14, ge=1, description="Baseline window before the recent one.")
+    usage_min_baseline_per_day: float = Field(default=1.0, gt=0, description="Too little use to judge below this.")
+    usage_drop_ratio: float = Field(default=0.3, gt=0, lt=1, description="Fire below this share of baseline.")
+    usage_recover_ratio: float = Field(default=0.6, gt=0, le=1, description="Re-arm at this share of baseline.")
+    api_error_streak: int = Field(default=3, ge=1, description="Failed calls in a row with no success.")
+    question_unanswered_hours: float = Field(default=48, gt=0)
+    silence_days: float = Field(default=14, gt=0, description="An active member silent this long.")
+    silence_min_active_days: int = Field(default=3, ge=1, description="Active days (in 30) that make 'active'.")
+    onboarding_days: float = Field(default=7, gt=0, description="Onboarding due within this after signup.")
+
+
+class StreamSettings(_Section):
+    """What the stream workers compute."""
+
+    scoring: ScoringSettings = ScoringSettings()
+    orbit: OrbitSettings = OrbitSettings()
+    triggers: TriggerSettings = TriggerSettings()
+
+
 class MentorSettings(_Section):
     """Mentor matching: who recently solved the error class a user just hit."""
 
@@ -126,9 +200,11 @@ class Settings(BaseSettings):
 
     kafka: KafkaSettings = KafkaSettings()
     topics: TopicSettings = TopicSettings()
+    producer: ProducerSettings = ProducerSettings()
     warehouse: WarehouseSettings = WarehouseSettings()
     worker: WorkerSettings = WorkerSettings()
     mentors: MentorSettings = MentorSettings()
+    streams: StreamSettings = StreamSettings()
 
 
 class UnknownSettingError(ValueError):

@@ -45,6 +45,7 @@ class InteractionRequest(faust.Record, serializer="json"):
     from_canonical_id: str
     kind: str
     weight: float
+    ref: str | None
     event_id: str
     occurred_at_ms: int
     sent_at_ms: int | None
@@ -60,6 +61,7 @@ class UserSignal(faust.Record, serializer="json"):
     kind: str  # "interaction" | "tick"
     canonical_id: str | None = None
     interaction_kind: str | None = None
+    ref: str | None = None  # the post interacted with: a reply can close an open question
     direct: bool = True
     occurred_at_ms: int = 0
 

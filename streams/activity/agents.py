@@ -131,6 +131,7 @@ def register(
                 from_ms(signal.occurred_at_ms),
                 signal.direct,
                 cfg,
+                ref=signal.ref,
             )
             users[signal.canonical_id] = state.model_dump(mode="json")
             return

@@ -66,16 +66,16 @@ class JoinTopics:
     user_signals: Any
 
 
-def interaction_targets(event: Event) -> list[tuple[Identity, EdgeKind]]:
-    """Who else an event touches: the far end of a relationship edge."""
+def interaction_targets(event: Event) -> list[tuple[Identity, EdgeKind, str]]:
+    """Who else an event touches (the far end of a relationship edge), how, and on which post."""
     if isinstance(event, ReplyCreated) and event.payload.post_author is not None:
-        return [(event.payload.post_author, EdgeKind.REPLY)]
+        return [(event.payload.post_author, EdgeKind.REPLY, event.payload.post_id)]
     if isinstance(event, AnswerAccepted) and event.payload.asker is not None:
-        return [(event.payload.asker, EdgeKind.ANSWER)]
+        return [(event.payload.asker, EdgeKind.ANSWER, event.payload.post_id)]
     if isinstance(event, Mention):
-        return [(event.payload.mentioned, EdgeKind.MENTION)]
+        return [(event.payload.mentioned, EdgeKind.MENTION, event.payload.post_id)]
     if isinstance(event, ReactionAdded) and event.payload.target_author is not None:
-        return [(event.payload.target_author, EdgeKind.REACTION)]
+        return [(event.payload.target_author, EdgeKind.REACTION, event.payload.post_id)]
     return []
 
 
@@ -276,12 +276,16 @@ def register(app: faust.App, ctx: StreamContext, dead_letters: DeadLetters) -> J
                 canonical = resolution.resolve(key, identities.get(key))
                 record = record.model_copy(update={"canonical_id": canonical})
             await send_avro(out, canonical, record)
-            for target, kind in interaction_targets(record):
+            for target, kind, post in interaction_targets(record):
+                target_key, _ = resolution.checked_key(target.provider, target.external_id)
+                if target_key is None:
+                    continue  # an anonymous far end makes no relationship edge
                 request = InteractionRequest(
-                    target_key=key_of(target),
+                    target_key=target_key,
                     from_canonical_id=canonical,
                     kind=kind.value,
                     weight=1.0,
+                    ref=post,
                     event_id=record.event_id,
                     occurred_at_ms=to_ms(record.occurred_at),
                     sent_at_ms=to_ms(record.sent_at) if record.sent_at else None,
@@ -310,7 +314,12 @@ def register(app: faust.App, ctx: StreamContext, dead_letters: DeadLetters) -> J
         )
         await send_avro(edges_out, req.from_canonical_id, edge)
         signal = UserSignal(
-            kind="interaction", canonical_id=target, interaction_kind=req.kind, occurred_at_ms=req.occurred_at_ms
+            kind="interaction",
+            canonical_id=target,
+            interaction_kind=req.kind,
+            ref=req.ref,
+            direct=req.kind != EdgeKind.REACTION.value,
+            occurred_at_ms=req.occurred_at_ms,
         )
         await user_signals.send(key=target, value=signal, force=True)
 

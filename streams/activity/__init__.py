@@ -1,0 +1,1 @@
+"""The per-user join: state, the step function, and its agents."""

@@ -1,0 +1,214 @@
+"""The per-user step: an event (or a signal) in, the new state and what to emit out.
+
+Pure and deterministic: event time comes from the events, the wall clock only as the
+``emitted_at`` the caller passes for latency measurement.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from infra.settings import StreamSettings
+from schemas.models import (
+    AnswerAccepted,
+    ApiCall,
+    ChurnRiskTrigger,
+    EngagementScoreUpdate,
+    Event,
+    MemberJoined,
+    OnboardingStepCompleted,
+    PlanChanged,
+    PlanChange,
+    PostCreated,
+    ReplyCreated,
+)
+from streams.activity.state import (
+    DAY_MS,
+    HOUR_MS,
+    MAX_OPEN_QUESTIONS,
+    MAX_RECENT_WEIGHTS,
+    UserState,
+    bump_day,
+)
+from streams.scoring.engagement import add, decayed_to
+from streams.scoring.orbit import next_level
+from streams.timeconv import from_ms, to_ms
+from streams.triggers.rules import Risk, at_risk
+
+COMMUNITY_NAMESPACE = "orbitstream.community"
+
+
+@dataclass(frozen=True)
+class StepResult:
+    state: UserState
+    score_update: EngagementScoreUpdate | None = None
+    triggers: list[ChurnRiskTrigger] = field(default_factory=list)
+
+
+def _is_community(event: Event) -> bool:
+    return event.avro_name.startswith(COMMUNITY_NAMESPACE)
+
+
+def _record(state: UserState, event: Event, cfg: StreamSettings) -> UserState:
+    """Fold the event into the state (everything but orbit level and triggers)."""
+    at = to_ms(event.occurred_at)
+    name = type(event).__name__
+    half_life = cfg.scoring.half_life_hours * HOUR_MS
+    update: dict[str, object] = {
+        "event_count": state.event_count + 1,
+        "last_event_ms": max(state.last_event_ms, at),
+    }
+    if _is_community(event):
+        weight = cfg.scoring.community_weights.get(name, 0.0)
+        update["community"] = add(state.community, weight, at, half_life)
+        update["community_days"] = bump_day(state.community_days, at)
+        update["last_community_ms"] = max(state.last_community_ms or 0, at)
+        orbit_weight = cfg.orbit.activity_weights.get(name, 0)
+        if orbit_weight:
+            update["recent_weights"] = sorted([*state.recent_weights, (at, orbit_weight)])[-MAX_RECENT_WEIGHTS:]
+        if isinstance(event, MemberJoined):
+            update["is_member"] = True
+            update["is_teammate"] = state.is_teammate or event.payload.is_teammate
+        if isinstance(event, PostCreated) and event.payload.is_question:
+            questions = {**state.open_questions, event.payload.post_id: at}
+            update["open_questions"] = dict(sorted(questions.items(), key=lambda kv: kv[1])[-MAX_OPEN_QUESTIONS:])
+        if isinstance(event, OnboardingStepCompleted):
+            update["onboarding_step"] = max(state.onboarding_step, event.payload.step_index)
+            update["onboarding_total"] = event.payload.total_steps
+    else:
+        weight = cfg.scoring.product_weights.get(name, 0.0)
+        if isinstance(event, ApiCall) and event.payload.error_class is not None:
+            weight = cfg.scoring.failed_api_call_weight
+            update["api_error_streak"] = state.api_error_streak + 1
+            update["api_streak_started_ms"] = state.api_streak_started_ms or at
+            update["last_error_class"] = event.payload.error_class
+        elif isinstance(event, ApiCall):
+            update["api_error_streak"] = 0
+            update["api_streak_started_ms"] = None
+        if isinstance(event, PlanChanged) and event.payload.change is PlanChange.SIGNUP:
+            update["signup_ms"] = at if state.signup_ms is None else min(state.signup_ms, at)
+        update["product"] = add(state.product, weight, at, half_life)
+        update["product_days"] = bump_day(state.product_days, at)
+    return state.model_copy(update=update)
+
+
+def _level(state: UserState, now_ms: int, cfg: StreamSettings) -> UserState:
+    level, lower_since = next_level(state, now_ms, cfg.orbit)
+    return state.model_copy(update={"orbit_level": level, "lower_since_ms": lower_since})
+
+
+def _triggers(
+    state: UserState, now_ms: int, cfg: StreamSettings, source: Event | None, emitted_at: datetime
+) -> tuple[UserState, list[ChurnRiskTrigger]]:
+    risks, recovered = at_risk(state, now_ms, cfg.triggers)
+    open_keys = {r.key for r in risks}
+    episodes = {k: v for k, v in state.episodes.items() if k not in recovered and _still_relevant(k, state, open_keys)}
+    fired: list[ChurnRiskTrigger] = []
+    for risk in risks:
+        if risk.key in episodes:
+            continue  # one trigger per episode: no storms
+        episodes[risk.key] = risk.started_ms
+        fired.append(_trigger(state.canonical_id, risk, now_ms, source, emitted_at))
+    return state.model_copy(update={"episodes": episodes}), fired
+
+
+def _still_relevant(key: str, state: UserState, open_keys: set[str]) -> bool:
+    """Episodes other than usage drop end when their risk is gone (the user recovered)."""
+    return key == "USAGE_DROP" or key in open_keys
+
+
+def _trigger(canonical_id: str, risk: Risk, now_ms: int, source: Event | None, emitted_at: datetime) -> ChurnRiskTrigger:
+    fired_at = from_ms(now_ms)
+    return ChurnRiskTrigger(
+        trigger_id=f"{canonical_id}:{risk.key}:{risk.started_ms}",
+        canonical_id=canonical_id,
+        reason=risk.reason,
+        evidence=risk.evidence,
+        episode_started_at=from_ms(risk.started_ms),
+        fired_at=fired_at,
+        source_event_id=source.event_id if source is not None else f"tick:{now_ms}",
+        source_occurred_at=source.occurred_at if source is not None else fired_at,
+        source_sent_at=source.sent_at if source is not None else None,
+        emitted_at=emitted_at,
+    )
+
+
+def _score_update(
+    state: UserState, previous_level: int, event: Event, cfg: StreamSettings, emitted_at: datetime
+) -> EngagementScoreUpdate:
+    half_life = cfg.scoring.half_life_hours * HOUR_MS
+    now = state.last_event_ms
+    product = decayed_to(state.product, now, half_life).value
+    community = decayed_to(state.community, now, half_life).value
+    reach = decayed_to(state.reach, now, cfg.orbit.reach_half_life_days * DAY_MS).value
+    return EngagementScoreUpdate(
+        update_id=f"{state.canonical_id}:{event.event_id}",
+        canonical_id=state.canonical_id,
+        score=round(product + community, 6),
+        product_score=round(product, 6),
+        community_score=round(community, 6),
+        orbit_level=state.orbit_level,
+        previous_orbit_level=previous_level,
+        reach=round(reach, 6),
+        is_member=state.is_member,
+        event_count=state.event_count,
+        as_of=from_ms(now),
+        source_event_id=event.event_id,
+        source_occurred_at=event.occurred_at,
+        source_sent_at=event.sent_at,
+        emitted_at=emitted_at,
+    )
+
+
+def apply_event(
+    state: UserState | None, event: Event, canonical_id: str, cfg: StreamSettings, emitted_at: datetime
+) -> StepResult:
+    """Fold one product or community event into the user's state."""
+    at = to_ms(event.occurred_at)
+    current = state or UserState(canonical_id=canonical_id, first_seen_ms=at)
+    previous_level = current.orbit_level
+    late = at < current.last_event_ms
+    updated = _record(current, event, cfg)
+    if isinstance(event, (ReplyCreated, AnswerAccepted)):
+        # Answering one's own open question closes it too.
+        post = event.payload.post_id
+        if post in updated.open_questions:
+            updated = updated.model_copy(
+                update={"open_questions": {k: v for k, v in updated.open_questions.items() if k != post}}
+            )
+    now = updated.last_event_ms
+    updated = _level(updated, now, cfg)
+    # A late event counts in the score but neither fires nor re-arms absence triggers.
+    triggers: list[ChurnRiskTrigger] = []
+    if not late:
+        updated, triggers = _triggers(updated, now, cfg, event, emitted_at)
+    return StepResult(updated, _score_update(updated, previous_level, event, cfg, emitted_at), triggers)
+
+
+def apply_interaction(
+    state: UserState | None,
+    canonical_id: str,
+    kind: str,
+    at: datetime,
+    direct: bool,
+    cfg: StreamSettings,
+    ref: str | None = None,
+) -> UserState:
+    """Someone interacted with this user: reach grows; a reply/answer to an open question closes it."""
+    at_ms = to_ms(at)
+    current = state or UserState(canonical_id=canonical_id, first_seen_ms=at_ms)
+    weight = 1.0 if direct and kind != "REACTION" else cfg.orbit.indirect_reach_weight
+    reach = add(current.reach, weight, at_ms, cfg.orbit.reach_half_life_days * DAY_MS)
+    questions = current.open_questions
+    if ref is not None and kind in ("REPLY", "ANSWER") and ref in questions:
+        questions = {k: v for k, v in questions.items() if k != ref}
+    return current.model_copy(update={"reach": reach, "open_questions": questions})
+
+
+def check_absence(state: UserState, now: datetime, cfg: StreamSettings, emitted_at: datetime) -> StepResult:
+    """Absence triggers at event time ``now`` (a partition's watermark), and level holds."""
+    now_ms = max(to_ms(now), state.last_event_ms)
+    updated = _level(state, now_ms, cfg)
+    updated, triggers = _triggers(updated, now_ms, cfg, None, emitted_at)
+    return StepResult(updated, None, triggers)

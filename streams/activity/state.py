@@ -1,0 +1,73 @@
+"""One user's state in the ``users`` table: bounded, JSON-round-trippable, event-time only."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DAY_MS = 86_400_000
+HOUR_MS = 3_600_000
+# Day buckets older than this are dropped: the longest window any rule looks at is 90 days.
+KEEP_DAYS = 100
+MAX_RECENT_WEIGHTS = 64
+MAX_OPEN_QUESTIONS = 32
+
+
+class Decayed(BaseModel):
+    """A value that halves every half-life, known exactly at ``as_of_ms``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    value: float = 0.0
+    as_of_ms: int = 0
+
+
+class UserState(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    canonical_id: str
+    is_member: bool = False
+    is_teammate: bool = False
+    first_seen_ms: int
+    signup_ms: int | None = None
+    last_event_ms: int = 0
+    last_community_ms: int | None = None
+    event_count: int = 0
+    product: Decayed = Decayed()
+    community: Decayed = Decayed()
+    reach: Decayed = Decayed()
+    orbit_level: int = 0
+    # When the computed level first fell below the current one (hold before moving down).
+    lower_since_ms: int | None = None
+    # Day number (ms // DAY_MS) -> count, for presence and usage baselines.
+    product_days: dict[int, int] = Field(default_factory=dict)
+    community_days: dict[int, int] = Field(default_factory=dict)
+    # (event time, Orbit activity weight) of recent community activities.
+    recent_weights: list[tuple[int, int]] = Field(default_factory=list)
+    api_error_streak: int = 0
+    api_streak_started_ms: int | None = None
+    last_error_class: str | None = None
+    open_questions: dict[str, int] = Field(default_factory=dict)
+    onboarding_step: int = 0
+    onboarding_total: int | None = None
+    # Open churn-risk episodes (already triggered): episode key -> start time.
+    episodes: dict[str, int] = Field(default_factory=dict)
+
+
+def prune_days(days: dict[int, int], today: int) -> dict[int, int]:
+    return {d: n for d, n in days.items() if d > today - KEEP_DAYS}
+
+
+def bump_day(days: dict[int, int], at_ms: int) -> dict[int, int]:
+    day = at_ms // DAY_MS
+    updated = prune_days(days, max(day, max(days, default=day)))
+    updated[day] = updated.get(day, 0) + 1
+    return updated
+
+
+def active_days(days: dict[int, int], now_ms: int, window_days: int) -> int:
+    today = now_ms // DAY_MS
+    return sum(1 for d, n in days.items() if n > 0 and today - window_days < d <= today)
+
+
+def count_between(days: dict[int, int], first_day: int, last_day: int) -> int:
+    return sum(n for d, n in days.items() if first_day <= d <= last_day)

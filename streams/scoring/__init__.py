@@ -1,0 +1,1 @@
+"""Engagement score, Orbit level and reach: pure functions of event time."""

@@ -1,0 +1,1 @@
+"""Churn-risk triggers: pure functions of a user's state and event time."""
