@@ -91,6 +91,19 @@ class WarehouseSettings(_Section):
     data_dir: Path = Path("var/warehouse")
 
 
+class SinkSettings(_Section):
+    """Kafka -> ClickHouse loading: batch bounds, backpressure and retry."""
+
+    group_id: str = Field(default="orbitstream-sink", description="Consumer group (prefixed like topics).")
+    batch_max_rows: int = Field(default=5000, ge=1)
+    batch_max_seconds: float = Field(default=1.0, gt=0)
+    max_buffered_rows: int = Field(default=50_000, ge=1, description="Consumption pauses above this.")
+    backoff_initial_s: float = Field(default=0.2, gt=0)
+    backoff_max_s: float = Field(default=10.0, gt=0)
+    # Failure testing only: "after_insert" exits the process between an insert and its commit.
+    fail_point: Literal["none", "after_insert"] = "none"
+
+
 class WorkerSettings(_Section):
     """How a stream worker runs: identity, state store and the knobs that set latency.
 
@@ -203,6 +216,7 @@ class Settings(BaseSettings):
     producer: ProducerSettings = ProducerSettings()
     warehouse: WarehouseSettings = WarehouseSettings()
     worker: WorkerSettings = WorkerSettings()
+    sink: SinkSettings = SinkSettings()
     mentors: MentorSettings = MentorSettings()
     streams: StreamSettings = StreamSettings()
 
