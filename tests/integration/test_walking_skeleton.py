@@ -1,0 +1,58 @@
+"""Producer SDK -> Kafka -> Faust worker -> sink -> ClickHouse, on the real broker and warehouse."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from schemas.identity import deterministic_canonical_id
+from sinks.migrate import apply_migrations
+from sinks.runner import Sink
+from tests.fixtures import events as ev
+from tests.fixtures.streams import read_topic, send_events
+
+pytestmark = pytest.mark.integration
+
+
+def test_product_and_community_events_of_one_person_land_as_rows_under_one_canonical_id(
+    pipeline_factory, warehouse, ch_database
+) -> None:
+    pipeline = pipeline_factory(partitions=2, warehouse={"port": warehouse.port, "database": ch_database})
+    pipeline.start_workers(1)
+    ada_product, ada_email = ev.product("ada-7"), ev.email("ada@example.com")
+    link = ev.link(ada_product, ada_email, ev.at(0))
+    send_events(pipeline.settings, [link])
+    changelog = f"{pipeline.group_id}-identities-changelog"
+    assert len(read_topic(pipeline.settings, None, changelog, expect=2, timeout=30)) == 2
+    used = ev.make("FeatureUsed", ada_product, ev.at(1), feature="dashboards", is_key_feature=True)
+    asked = ev.make("PostCreated", ada_email, ev.at(2), post_id="q1", channel="help", title="Token?",
+                    is_question=True, tags=["auth.invalid_token"])
+    send_events(pipeline.settings, [used, asked])
+
+    client = warehouse.client(database=ch_database)
+    apply_migrations(client, ch_database)
+    sink = Sink(pipeline.settings)
+    deadline = time.monotonic() + 60
+
+    def loaded(s: Sink) -> bool:
+        return s.rows_written["engagement_scores"] >= 2 or time.monotonic() > deadline
+
+    sink.run(until=loaded)
+    ada = deterministic_canonical_id("product", "ada-7")
+    rows = client.query(
+        "SELECT event_id, event_type, area, canonical_id, provider, external_id, feature, is_key_feature, "
+        "post_id, is_question, tags FROM events FINAL ORDER BY occurred_at"
+    ).result_rows
+    assert rows == [
+        (used.event_id, "FeatureUsed", "product", ada, "product", "ada-7", "dashboards", True, "", False, []),
+        (asked.event_id, "PostCreated", "community", ada, "email", "ada@example.com", "", False, "q1", True,
+         ["auth.invalid_token"]),
+    ]
+    scores = client.query(
+        "SELECT source_event_id, canonical_id, product_score, community_score, event_count "
+        "FROM engagement_scores FINAL ORDER BY as_of"
+    ).result_rows
+    assert scores == [(used.event_id, ada, 2.0, 0.0, 1), (asked.event_id, ada, scores[1][2], 3.0, 2)]
+    assert 0 < scores[1][2] < 2.0  # the product activity decayed over the hour between
+    assert client.command("SELECT count() FROM identity_links FINAL") == 1
