@@ -29,7 +29,9 @@ def demo(settings: Settings, users: int, days: int, rate: float, seed: int, work
     """Run producers -> stream workers -> sink end to end on a local broker and embedded warehouse."""
     from infra.demo import DemoOptions, run_demo
 
-    ok = run_demo(settings, DemoOptions(users=users, days=days, rate=rate, seed=seed, workdir=workdir), Console())
+    ok = run_demo(
+        settings, DemoOptions(users=users, days=days, rate=rate, seed=seed, workdir=workdir), Console()
+    )
     sys.exit(0 if ok else 1)
 
 
@@ -56,7 +58,10 @@ def topics_create(settings: Settings) -> None:
     from streams.topology import public_topic_names
 
     created = ensure_topics(
-        settings.kafka, public_topic_names(settings), settings.topics.partitions, settings.topics.replication_factor
+        settings.kafka,
+        public_topic_names(settings),
+        settings.topics.partitions,
+        settings.topics.replication_factor,
     )
     Console().print(f"created {len(created)} topics: {', '.join(created) or '-'}")
 

@@ -45,7 +45,7 @@ def run_demo(settings: Settings, options: DemoOptions, console: Console) -> bool
     from producers.sdk import EventProducer
     from producers.workload import WorkloadConfig, generate, paced
     from sinks.migrate import apply_migrations
-    from sinks.queries import count_rows, latency_summary
+    from sinks.queries import count_rows
 
     shutil.rmtree(options.workdir, ignore_errors=True)
     demo_settings = settings.model_copy(
@@ -54,7 +54,9 @@ def run_demo(settings: Settings, options: DemoOptions, console: Console) -> bool
     started = time.monotonic()
     with LocalStack(options.workdir, demo_settings) as stack:
         s = stack.settings
-        console.print(f"[bold]broker[/] {s.kafka.bootstrap_servers}  [bold]warehouse[/] http://127.0.0.1:{s.warehouse.port}")
+        console.print(
+            f"[bold]broker[/] {s.kafka.bootstrap_servers}  [bold]warehouse[/] http://127.0.0.1:{s.warehouse.port}"
+        )
         client = stack.warehouse.client()
         apply_migrations(client, s.warehouse.database)
         worker = stack.worker()
@@ -84,10 +86,8 @@ def run_demo(settings: Settings, options: DemoOptions, console: Console) -> bool
         time.sleep(2)  # let the last outputs (scores after the last event) land too
         _print_summary(console, client, s, len(events), activity)
         ok = landed == activity
-    console.print(
-        f"[bold {'green' if ok else 'red'}]{'done' if ok else 'INCOMPLETE'}[/] in {time.monotonic() - started:.1f}s;"
-        " every process stopped"
-    )
+    verdict = "[bold green]done[/]" if ok else "[bold red]INCOMPLETE[/]"
+    console.print(f"{verdict} in {time.monotonic() - started:.1f}s; every process stopped")
     return ok
 
 
@@ -97,8 +97,16 @@ def _print_summary(console: Console, client: object, s: Settings, sent: int, act
     table = Table(title="rows in ClickHouse")
     table.add_column("table")
     table.add_column("rows", justify="right")
-    for name in ("events", "identity_links", "engagement_scores", "churn_triggers", "relationship_edges",
-                 "mentor_suggestions", "identity_refusals", "dead_letters"):
+    for name in (
+        "events",
+        "identity_links",
+        "engagement_scores",
+        "churn_triggers",
+        "relationship_edges",
+        "mentor_suggestions",
+        "identity_refusals",
+        "dead_letters",
+    ):
         table.add_row(name, str(count_rows(client, s.warehouse.database, name)))
     console.print(f"sent {sent} events ({activity} product/community, {sent - activity} identity links)")
     console.print(table)

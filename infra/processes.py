@@ -17,7 +17,9 @@ from infra.exceptions import ServiceStartError
 class ManagedProcess:
     """A child in its own process group, so stopping it leaves no grandchild behind."""
 
-    def __init__(self, name: str, argv: Sequence[str], log_path: Path, env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, name: str, argv: Sequence[str], log_path: Path, env: Mapping[str, str] | None = None
+    ) -> None:
         self.name = name
         self.argv = list(argv)
         self.log_path = log_path
@@ -47,7 +49,9 @@ class ManagedProcess:
 
     def ensure_alive(self) -> None:
         if not self.alive():
-            raise ServiceStartError(f"{self.name} exited (code {self.returncode}); log tail:\n{self.log_tail()}")
+            raise ServiceStartError(
+                f"{self.name} exited (code {self.returncode}); log tail:\n{self.log_tail()}"
+            )
 
     @property
     def returncode(self) -> int | None:

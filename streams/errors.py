@@ -19,6 +19,7 @@ import faust
 from aiokafka.errors import KafkaError
 
 from schemas.topics import DEAD_LETTERS
+from streams.channels import avro_topic
 from streams.context import StreamContext
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,9 @@ def classify(exc: BaseException) -> Action:
     return Action.DEAD_LETTER
 
 
-def dead_letter_headers(message: Any, exc: BaseException, stage: str, failed_at_ms: int) -> list[tuple[str, bytes]]:
+def dead_letter_headers(
+    message: Any, exc: BaseException, stage: str, failed_at_ms: int
+) -> list[tuple[str, bytes]]:
     """Headers that say why and where from; the value and key stay the original bytes."""
     return [
         ("error", str(exc).encode()[:4096]),
@@ -55,12 +58,7 @@ class DeadLetters:
 
     def __init__(self, app: faust.App, ctx: StreamContext) -> None:
         self._ctx = ctx
-        self.topic = app.topic(
-            ctx.topic_name(DEAD_LETTERS),
-            key_serializer="raw",
-            value_serializer="raw",
-            partitions=ctx.partitions,
-        )
+        self.topic = avro_topic(app, ctx.topic_name(DEAD_LETTERS), partitions=ctx.partitions)
 
     async def send(self, event: Any, exc: BaseException, stage: str) -> None:
         message = event.message

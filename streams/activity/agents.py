@@ -24,6 +24,7 @@ from schemas.models import AnswerAccepted, ApiCall, Event
 from schemas.topics import CHURN_TRIGGERS, ENGAGEMENT_SCORES
 from streams.activity.process import StepResult, apply_event, apply_interaction, check_absence
 from streams.activity.state import UserState
+from streams.channels import avro_topic
 from streams.context import StreamContext
 from streams.errors import DeadLetters, run_guarded
 from streams.exceptions import UnexpectedRecordError
@@ -50,12 +51,11 @@ def register(
 ) -> None:
     n = ctx.partitions
     cfg = ctx.settings.streams
-    raw = {"key_serializer": "raw", "value_serializer": "raw", "partitions": n}
-    scores_out = app.topic(ctx.topic_name(ENGAGEMENT_SCORES), **raw)
-    triggers_out = app.topic(ctx.topic_name(CHURN_TRIGGERS), **raw)
+    scores_out = avro_topic(app, ctx.topic_name(ENGAGEMENT_SCORES), partitions=n)
+    triggers_out = avro_topic(app, ctx.topic_name(CHURN_TRIGGERS), partitions=n)
     # Both re-keyed streams, read by the one joining agent.
-    joined = app.topic(
-        join.product_by_user.get_topic_name(), join.community_by_user.get_topic_name(), **raw
+    joined = avro_topic(
+        app, join.product_by_user.get_topic_name(), join.community_by_user.get_topic_name(), partitions=n
     )
     users = app.Table(USER_TABLE, default=None, partitions=n, key_type=str)
     watermarks = app.Table(WATERMARK_TABLE, default=None, partitions=n, key_type=str)
@@ -83,7 +83,9 @@ def register(
             ctx.health.outputs[ENGAGEMENT_SCORES] += 1
         for trigger in result.triggers:
             await triggers_out.send(
-                key=canonical_id.encode(), value=serde.encode(trigger, triggers_out.get_topic_name()), force=True
+                key=canonical_id.encode(),
+                value=serde.encode(trigger, triggers_out.get_topic_name()),
+                force=True,
             )
             ctx.health.outputs[CHURN_TRIGGERS] += 1
 

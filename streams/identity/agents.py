@@ -21,7 +21,7 @@ from typing import Any
 
 import faust
 
-from schemas.identity import identity_key
+from schemas.identity import IdentityProvider, identity_key
 from schemas.models import (
     AnswerAccepted,
     EdgeKind,
@@ -41,6 +41,7 @@ from schemas.topics import (
     PRODUCT_EVENTS,
     RELATIONSHIP_EDGES,
 )
+from streams.channels import avro_topic, record_topic
 from streams.context import StreamContext
 from streams.errors import DeadLetters, run_guarded
 from streams.exceptions import UnexpectedRecordError
@@ -85,7 +86,7 @@ def key_of(identity: Identity) -> str:
 
 def identity_of(key: str) -> Identity:
     provider, _, external_id = key.partition(":")
-    return Identity(provider=provider, external_id=external_id)
+    return Identity(provider=IdentityProvider(provider), external_id=external_id)
 
 
 def refusal_record(
@@ -119,17 +120,20 @@ def refusal_record(
 def register(app: faust.App, ctx: StreamContext, dead_letters: DeadLetters) -> JoinTopics:
     """Declare the identity topics, table and agents on ``app``."""
     n = ctx.partitions
-    raw = {"key_serializer": "raw", "value_serializer": "raw", "partitions": n}
-    links_in = app.topic(ctx.topic_name(IDENTITY_LINKS), **raw)
-    product_in = app.topic(ctx.topic_name(PRODUCT_EVENTS), **raw)
-    community_in = app.topic(ctx.topic_name(COMMUNITY_EVENTS), **raw)
-    product_out = app.topic(ctx.topic_name(PRODUCT_BY_USER), **raw)
-    community_out = app.topic(ctx.topic_name(COMMUNITY_BY_USER), **raw)
-    refusals_out = app.topic(ctx.topic_name(IDENTITY_REFUSALS), **raw)
-    edges_out = app.topic(ctx.topic_name(RELATIONSHIP_EDGES), **raw)
 
-    def internal(base: str, value_type: type) -> Any:
-        return app.topic(ctx.topic_name(base), key_type=str, value_type=value_type, partitions=n, internal=True)
+    def avro(base: str) -> Any:
+        return avro_topic(app, ctx.topic_name(base), partitions=n)
+
+    def internal(base: str, value_type: type[faust.Record]) -> Any:
+        return record_topic(app, ctx.topic_name(base), value_type=value_type, partitions=n)
+
+    links_in = avro(IDENTITY_LINKS)
+    product_in = avro(PRODUCT_EVENTS)
+    community_in = avro(COMMUNITY_EVENTS)
+    product_out = avro(PRODUCT_BY_USER)
+    community_out = avro(COMMUNITY_BY_USER)
+    refusals_out = avro(IDENTITY_REFUSALS)
+    edges_out = avro(RELATIONSHIP_EDGES)
 
     link_requests = internal(LINK_REQUESTS, LinkRequest)
     assignments = internal(ASSIGNMENTS, Assignment)
@@ -267,7 +271,9 @@ def register(app: faust.App, ctx: StreamContext, dead_letters: DeadLetters) -> J
         async def handle(event: Any) -> None:
             record = decode(event)
             if not isinstance(record, Event) or isinstance(record, IdentityLink):
-                raise UnexpectedRecordError(event.message, type(record).__name__, "a product or community event")
+                raise UnexpectedRecordError(
+                    event.message, type(record).__name__, "a product or community event"
+                )
             canonical = record.canonical_id
             if canonical is None:
                 key = key_of(record.identity)

@@ -16,6 +16,7 @@ import faust
 
 from schemas.models import Mentor, MentorSuggestion
 from schemas.topics import MENTOR_SUGGESTIONS
+from streams.channels import avro_topic, record_topic
 from streams.context import StreamContext
 from streams.errors import DeadLetters, run_guarded
 from streams.mentors.index import empty_index, record_solution, suggest
@@ -36,25 +37,22 @@ class MentorTopics:
 def register(app: faust.App, ctx: StreamContext, dead_letters: DeadLetters) -> MentorTopics:
     n = ctx.partitions
     cfg = ctx.settings.mentors
-    help_requests = app.topic(
-        ctx.topic_name(HELP_REQUESTS), key_type=str, value_type=HelpRequest, partitions=n, internal=True
+    help_requests = record_topic(app, ctx.topic_name(HELP_REQUESTS), value_type=HelpRequest, partitions=n)
+    solutions = record_topic(app, ctx.topic_name(SOLUTIONS), value_type=Solution, partitions=n)
+    # Both class-keyed streams in one agent: records carry their type, so no value_type.
+    both = record_topic(
+        app, ctx.topic_name(HELP_REQUESTS), ctx.topic_name(SOLUTIONS), value_type=None, partitions=n
     )
-    solutions = app.topic(
-        ctx.topic_name(SOLUTIONS), key_type=str, value_type=Solution, partitions=n, internal=True
-    )
-    both = app.topic(
-        ctx.topic_name(HELP_REQUESTS), ctx.topic_name(SOLUTIONS), key_type=str, partitions=n, internal=True
-    )
-    suggestions_out = app.topic(
-        ctx.topic_name(MENTOR_SUGGESTIONS), key_serializer="raw", value_serializer="raw", partitions=n
-    )
+    suggestions_out = avro_topic(app, ctx.topic_name(MENTOR_SUGGESTIONS), partitions=n)
     solvers = app.Table(SOLVER_TABLE, default=None, partitions=n, key_type=str)
 
     async def handle(event: Any) -> None:
         value = event.value
         if isinstance(value, Solution):
             index = solvers.get(value.error_class) or empty_index()
-            solvers[value.error_class] = record_solution(index, value.solver_canonical_id, value.solved_at_ms, cfg)
+            solvers[value.error_class] = record_solution(
+                index, value.solver_canonical_id, value.solved_at_ms, cfg
+            )
             return
         if not isinstance(value, HelpRequest):
             raise TypeError(f"{event.message.topic}: unexpected record {type(value).__name__}")

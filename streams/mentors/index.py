@@ -61,5 +61,7 @@ def suggest(
     suggested = dict(index["suggested"])
     suggested[requester] = at_ms
     # Forget requesters whose cooldown has passed so the dict stays bounded.
-    suggested = {k: v for k, v in suggested.items() if at_ms - v < cfg.cooldown_hours * _HOUR_MS or k == requester}
+    suggested = {
+        k: v for k, v in suggested.items() if at_ms - v < cfg.cooldown_hours * _HOUR_MS or k == requester
+    }
     return chosen, {"solvers": index["solvers"], "suggested": suggested}

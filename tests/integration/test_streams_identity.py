@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from confluent_kafka import Producer
 
-from schemas import models
 from schemas.identity import deterministic_canonical_id
 from schemas.topics import DEAD_LETTERS, IDENTITY_LINKS, IDENTITY_REFUSALS, PRODUCT_EVENTS
 from streams.identity.agents import COMMUNITY_BY_USER, PRODUCT_BY_USER
@@ -33,7 +32,9 @@ def test_one_person_across_sources_and_identities_joins_on_one_canonical_id_and_
     _links_applied(pipeline, expect=3)  # email + product (first link), github (second)
     activity = [
         ev.make("FeatureUsed", ada_product, ev.at(1), feature="dashboards", is_key_feature=True),
-        ev.make("PostCreated", ada_email, ev.at(2), post_id="p1", channel="help", title="How?", is_question=True),
+        ev.make(
+            "PostCreated", ada_email, ev.at(2), post_id="p1", channel="help", title="How?", is_question=True
+        ),
         ev.make("ReplyCreated", ada_github, ev.at(3), reply_id="r1", post_id="p0", post_author=None),
         ev.make("SessionStarted", ev.product("bob-2"), ev.at(4), session_id="s1", platform="web"),
     ]
@@ -79,7 +80,10 @@ def test_merge_guard_refuses_joining_two_people_and_records_it(pipeline_factory)
     assert by_id[bad.event_id].linked_canonical_id == deterministic_canonical_id("product", "p2")
     assert by_id[illegal.event_id].reason == "illegal_id"
     # Both people stay apart afterwards.
-    send_events(pipeline.settings, [ev.make("SessionStarted", ev.email("one@example.com"), ev.at(2), session_id="s", platform="web")])
+    send_events(
+        pipeline.settings,
+        [ev.make("SessionStarted", ev.email("one@example.com"), ev.at(2), session_id="s", platform="web")],
+    )
     [resolved] = pipeline.read(PRODUCT_BY_USER, expect=1)
     assert resolved.value.canonical_id == deterministic_canonical_id("product", "p1")
 

@@ -26,8 +26,16 @@ def test_product_and_community_events_of_one_person_land_as_rows_under_one_canon
     changelog = f"{pipeline.group_id}-identities-changelog"
     assert len(read_topic(pipeline.settings, None, changelog, expect=2, timeout=30)) == 2
     used = ev.make("FeatureUsed", ada_product, ev.at(1), feature="dashboards", is_key_feature=True)
-    asked = ev.make("PostCreated", ada_email, ev.at(2), post_id="q1", channel="help", title="Token?",
-                    is_question=True, tags=["auth.invalid_token"])
+    asked = ev.make(
+        "PostCreated",
+        ada_email,
+        ev.at(2),
+        post_id="q1",
+        channel="help",
+        title="Token?",
+        is_question=True,
+        tags=["auth.invalid_token"],
+    )
     send_events(pipeline.settings, [used, asked])
 
     client = warehouse.client(database=ch_database)
@@ -46,8 +54,19 @@ def test_product_and_community_events_of_one_person_land_as_rows_under_one_canon
     ).result_rows
     assert rows == [
         (used.event_id, "FeatureUsed", "product", ada, "product", "ada-7", "dashboards", True, "", False, []),
-        (asked.event_id, "PostCreated", "community", ada, "email", "ada@example.com", "", False, "q1", True,
-         ["auth.invalid_token"]),
+        (
+            asked.event_id,
+            "PostCreated",
+            "community",
+            ada,
+            "email",
+            "ada@example.com",
+            "",
+            False,
+            "q1",
+            True,
+            ["auth.invalid_token"],
+        ),
     ]
     scores = client.query(
         "SELECT source_event_id, canonical_id, product_score, community_score, event_count "

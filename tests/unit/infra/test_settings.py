@@ -32,7 +32,9 @@ def test_malformed_value_names_the_field(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def test_child_environment_rebuilds_the_same_settings_with_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
-    original = Settings(kafka={"bootstrap_servers": "h:1", "sasl_password": "s3cret"}, topics={"prefix": "t-"})
+    original = Settings(
+        kafka={"bootstrap_servers": "h:1", "sasl_password": "s3cret"}, topics={"prefix": "t-"}
+    )
     for key, value in to_environment(original).items():
         monkeypatch.setenv(key, value)
     rebuilt = load_settings()

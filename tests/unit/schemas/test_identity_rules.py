@@ -28,7 +28,9 @@ def test_fullwidth_characters_fold_to_ascii() -> None:
     assert normalise("email", "ａｄａ@example.com") == "ada@example.com"
 
 
-@pytest.mark.parametrize("bad", ["", "  ", "null", "NULL", "guest", "Anonymous", "undefined", "0", "[object Object]"])
+@pytest.mark.parametrize(
+    "bad", ["", "  ", "null", "NULL", "guest", "Anonymous", "undefined", "0", "[object Object]"]
+)
 def test_placeholder_ids_are_illegal(bad: str) -> None:
     with pytest.raises(IllegalIdentityError, match="not a person's identity"):
         normalise("product", bad)
