@@ -92,16 +92,17 @@ class WarehouseSettings(_Section):
 
 
 class SinkSettings(_Section):
-    """Kafka -> ClickHouse loading: batch bounds, backpressure and retry."""
+    """Kafka -> ClickHouse loading: batch bounds, backpressure and retry (docs/sink.md)."""
 
     group_id: str = Field(default="orbitstream-sink", description="Consumer group (prefixed like topics).")
-    batch_max_rows: int = Field(default=5000, ge=1)
-    batch_max_seconds: float = Field(default=1.0, gt=0)
-    max_buffered_rows: int = Field(default=50_000, ge=1, description="Consumption pauses above this.")
-    backoff_initial_s: float = Field(default=0.2, gt=0)
-    backoff_max_s: float = Field(default=10.0, gt=0)
-    # Failure testing only: "after_insert" exits the process between an insert and its commit.
-    fail_point: Literal["none", "after_insert"] = "none"
+    batch_max_rows: int = Field(default=2000, ge=1, description="Messages per topic-partition batch.")
+    batch_max_seconds: float = Field(default=1.0, gt=0, description="A batch is flushed at this age.")
+    max_buffered_rows: int = Field(default=100_000, ge=1, description="Consumption pauses at this backlog.")
+    backoff_initial_s: float = Field(default=0.2, gt=0, description="First retry delay of a failed insert.")
+    backoff_max_s: float = Field(default=10.0, gt=0, description="Retry delays double up to this.")
+    session_timeout_ms: int = Field(default=45_000, ge=1000, description="Consumer group session timeout.")
+    # Failure tests only: SIGKILL the sink after its Nth batch insert, before the commit.
+    crash_after_batches: int = Field(default=0, ge=0)
 
 
 class WorkerSettings(_Section):

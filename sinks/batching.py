@@ -1,69 +1,128 @@
-"""Buffered rows per source topic-partition, flushed on size or age (pure, no I/O)."""
+"""Per topic-partition batches, bounded by size and age (pure: no I/O, injected clock).
+
+A partition's messages go into its open batch. The batch is sealed when it holds
+``max_messages`` messages or is ``max_seconds`` old; a sealed batch never changes again,
+so every retry of its insert carries the same rows and the same deduplication token.
+A batch is finished (forgotten) only after its rows are in the warehouse and its offset
+is committed. Because commits always land on batch boundaries and a full batch is cut by
+count, a sink restarted after a crash re-reads and re-cuts the uncommitted batches
+exactly as before: same offsets, same tokens, and ClickHouse drops the repeats.
+"""
 
 from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+
+from sinks.rows import Row
+
+TopicPartition = tuple[str, int]
 
 
 @dataclass
-class PartitionBuffer:
+class PartitionBatch:
+    """Consecutive messages of one partition and the rows they became, per table."""
+
+    topic: str
+    partition: int
     first_offset: int
     last_offset: int
-    rows: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    opened_at: float
+    messages: int = 0
+    rows: dict[str, list[Row]] = field(default_factory=lambda: defaultdict(list))
+    sealed: bool = False
+
+    @property
+    def key(self) -> TopicPartition:
+        return (self.topic, self.partition)
+
+    @property
+    def commit_offset(self) -> int:
+        """The offset to commit once this batch is in: the next message to read."""
+        return self.last_offset + 1
+
+    def token(self, table: str) -> str:
+        return dedup_token(table, self.topic, self.partition, self.first_offset, self.last_offset)
 
 
-class Batch:
-    """Rows waiting for the warehouse, with the offsets to commit once they are in."""
+def dedup_token(table: str, topic: str, partition: int, first_offset: int, last_offset: int) -> str:
+    """insert_deduplication_token of a batch's rows for one table: same messages, same token."""
+    return f"{table}/{topic}/{partition}/{first_offset}-{last_offset}"
 
-    def __init__(self, max_rows: int, max_seconds: float, clock: Any = time.monotonic) -> None:
-        self.max_rows = max_rows
+
+class Batcher:
+    """Open and sealed batches of every partition; ``buffered`` counts their messages."""
+
+    def __init__(
+        self, max_messages: int, max_seconds: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        if max_messages < 1 or max_seconds <= 0:
+            raise ValueError(
+                f"batch bounds must be positive (max_messages={max_messages}, max_seconds={max_seconds})"
+            )
+        self.max_messages = max_messages
         self.max_seconds = max_seconds
         self._clock = clock
-        self.partitions: dict[tuple[str, int], PartitionBuffer] = {}
-        self.rows = 0
-        self._started: float | None = None
+        self._batches: dict[TopicPartition, list[PartitionBatch]] = {}
+        self.buffered = 0
 
-    def add(self, topic: str, partition: int, offset: int, table: str | None, row: dict[str, Any] | None) -> None:
-        """Record a consumed message; ``table`` None means nothing to load (still committed)."""
-        buffer = self.partitions.get((topic, partition))
-        if buffer is None:
-            buffer = self.partitions[(topic, partition)] = PartitionBuffer(offset, offset)
-        buffer.last_offset = offset
+    def add(self, topic: str, partition: int, offset: int, table: str | None, row: Row | None) -> None:
+        """Record one consumed message and the row it became (None: nothing to load)."""
+        queue = self._batches.setdefault((topic, partition), [])
+        if not queue or queue[-1].sealed:
+            queue.append(PartitionBatch(topic, partition, offset, offset, self._clock()))
+        batch = queue[-1]
+        if offset <= batch.last_offset and batch.messages:
+            raise ValueError(
+                f"{topic}[{partition}]: offset {offset} after {batch.last_offset} (not consecutive)"
+            )
+        batch.last_offset = offset
+        batch.messages += 1
         if table is not None and row is not None:
-            buffer.rows[table].append(row)
-            self.rows += 1
-        if self._started is None:
-            self._started = self._clock()
+            batch.rows[table].append(row)
+        self.buffered += 1
+        if batch.messages >= self.max_messages:
+            batch.sealed = True
 
-    def due(self) -> bool:
-        if not self.partitions:
-            return False
-        aged = self._started is not None and self._clock() - self._started >= self.max_seconds
-        return self.rows >= self.max_rows or aged
+    def seal_due(self, force: bool = False, partitions: Iterable[TopicPartition] | None = None) -> None:
+        """Seal open batches that reached their age (all open ones with ``force``), of some partitions."""
+        now = self._clock()
+        keys = list(self._batches) if partitions is None else [k for k in partitions if k in self._batches]
+        for key in keys:
+            queue = self._batches[key]
+            if queue and not queue[-1].sealed and (force or now - queue[-1].opened_at >= self.max_seconds):
+                queue[-1].sealed = True
 
-    def drop(self, topic: str, partition: int) -> None:
-        """Forget a partition's rows (revoked: its new owner re-reads them from the committed offset)."""
-        buffer = self.partitions.pop((topic, partition), None)
-        if buffer is not None:
-            self.rows -= sum(len(r) for r in buffer.rows.values())
+    def sealed(self, partitions: Iterable[TopicPartition] | None = None) -> list[PartitionBatch]:
+        """Sealed batches to insert, oldest first within each partition."""
+        keys = list(self._batches) if partitions is None else [k for k in partitions if k in self._batches]
+        return [b for k in keys for b in self._batches[k] if b.sealed]
 
-    def clear(self) -> None:
-        self.partitions.clear()
-        self.rows = 0
-        self._started = None
+    def finish(self, batch: PartitionBatch) -> None:
+        """Forget a batch whose rows are in and whose offset is committed (must be its partition's oldest)."""
+        queue = self._batches.get(batch.key, [])
+        if not queue or queue[0] is not batch:
+            raise ValueError(f"{batch.topic}[{batch.partition}]: finishing a batch that is not the oldest")
+        queue.pop(0)
+        self.buffered -= batch.messages
+        if not queue:
+            del self._batches[batch.key]
+
+    def drop(self, topic: str, partition: int) -> int:
+        """Forget a partition (revoked or lost: its next owner re-reads from the committed offset)."""
+        queue = self._batches.pop((topic, partition), [])
+        dropped = sum(b.messages for b in queue)
+        self.buffered -= dropped
+        return dropped
+
+    def partitions(self) -> list[TopicPartition]:
+        return list(self._batches)
 
 
-def dedup_token(table: str, topic: str, partition: int, first: int, last: int) -> str:
-    """Same messages, same token: a retried identical insert is dropped by ClickHouse."""
-    return f"{table}:{topic}:{partition}:{first}-{last}"
-
-
-def backoff_delays(initial: float, maximum: float) -> Any:
-    """1x, 2x, 4x ... the initial delay, capped."""
-    delay = initial
-    while True:
-        yield delay
-        delay = min(delay * 2, maximum)
+def backoff_delay(attempt: int, initial: float, maximum: float) -> float:
+    """Seconds to wait before retry ``attempt`` (1-based): initial, 2x, 4x ... capped at maximum."""
+    if attempt < 1:
+        raise ValueError(f"attempt must be >= 1, got {attempt}")
+    return float(min(maximum, initial * 2 ** min(attempt - 1, 62)))

@@ -10,8 +10,21 @@ class SinkError(OrbitstreamError):
 
 
 class MigrationError(SinkError):
-    """A migration failed, or an applied migration file was changed afterwards."""
+    """A migration failed, is misnamed, or an applied migration file was changed afterwards."""
+
+
+class UnloadableRecordError(SinkError):
+    """A decoded record cannot become a row (wrong type for the sink, value out of range)."""
 
 
 class SinkBackpressureError(SinkError):
-    """The warehouse is not taking inserts: consumption pauses until it does."""
+    """The warehouse did not take an insert: the sink keeps the batch, backs off and pauses."""
+
+    def __init__(self, message: str, *, table: str, token: str) -> None:
+        super().__init__(message)
+        self.table = table
+        self.token = token
+
+
+class ReplayError(SinkError):
+    """Dead letters could not be replayed (bad selection, or the producer failed)."""

@@ -28,5 +28,7 @@ def latency_summary(client: Any, database: str) -> dict[str, dict[str, float]]:
         row = client.query(
             f"SELECT quantile(0.5)(ms), quantile(0.95)(ms), quantile(0.99)(ms), max(ms), count() FROM ({sql})"
         ).result_rows[0]
-        summary[name] = dict(zip(("p50", "p95", "p99", "max", "n"), (float(v or 0) for v in row), strict=True))
+        summary[name] = dict(
+            zip(("p50", "p95", "p99", "max", "n"), (float(v or 0) for v in row), strict=True)
+        )
     return summary

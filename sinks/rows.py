@@ -1,114 +1,270 @@
-"""Records to warehouse rows (pure): which table, and the row as a column -> value dict."""
+"""Records to warehouse rows (pure): which table a record goes to, and its row.
+
+Every row of a table has exactly the columns in :data:`COLUMNS` (the writer relies on
+it); ``ingested_at`` is set by the writer at insert time. Timestamps must lie in
+DateTime64's range and are checked here, so one odd record becomes a dead letter
+instead of blocking the sink with an insert that can never succeed.
+"""
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import Enum
 from typing import Any
 
 from schemas import models
+from sinks.exceptions import UnloadableRecordError
 
-COMMUNITY = "orbitstream.community"
-# Typed columns of the events table that only some event types fill: every row has all of
-# them, so one insert can carry events of every type.
-EVENT_DEFAULTS: dict[str, Any] = {
-    "feature": "", "is_key_feature": False, "status_code": 0, "error_class": "", "plan_change": "",
-    "to_plan": "", "mrr_cents": 0, "ticket_id": "", "resolution": "", "support_topic": "", "post_id": "",
-    "is_question": False, "tags": [], "community": "", "is_teammate": False, "step_index": 0, "total_steps": 0,
-}
+Row = dict[str, Any]
+
+_MIN_TS = datetime(1970, 1, 1, tzinfo=UTC)
+_MAX_TS = datetime(2262, 1, 1, tzinfo=UTC)
+
+_EVENT_TYPED = {
+    "feature": "", "is_key_feature": False, "endpoint": "", "status_code": 0, "latency_ms": 0,
+    "error_class": "", "session_id": "", "platform": "", "plan_change": "", "from_plan": "", "to_plan": "",
+    "mrr_cents": 0, "ticket_id": "", "ticket_topic": "", "resolution": "", "post_id": "", "reply_id": "",
+    "channel": "", "is_question": False, "tags": [], "community": "", "is_teammate": False,
+    "onboarding_step": "", "step_index": 0, "total_steps": 0, "reaction": "", "community_event_name": "",
+    "community_event_kind": "", "counterpart_provider": "", "counterpart_external_id": "",
+}  # fmt: skip
+_KAFKA = ("kafka_topic", "kafka_partition", "kafka_offset")
+
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "events": (
+        "event_id", "event_type", "area", "occurred_at", "sent_at", "source", "provider",
+        "external_id", "canonical_id", *_EVENT_TYPED, "payload", *_KAFKA, "ingested_at",
+    ),
+    "identity_links": (
+        "link_id", "occurred_at", "sent_at", "source", "provider", "external_id", "linked_provider",
+        "linked_external_id", "canonical_id", *_KAFKA, "ingested_at",
+    ),
+    "identity_refusals": (
+        "refusal_id", "occurred_at", "provider", "external_id", "linked_provider", "linked_external_id",
+        "reason", "canonical_id", "linked_canonical_id", "source_event_id", "source_occurred_at",
+        "source_sent_at", "emitted_at", "ingested_at",
+    ),
+    "engagement_scores": (
+        "update_id", "canonical_id", "score", "product_score", "community_score", "orbit_level",
+        "previous_orbit_level", "reach", "is_member", "event_count", "as_of", "source_event_id",
+        "source_occurred_at", "source_sent_at", "emitted_at", "ingested_at",
+    ),
+    "churn_triggers": (
+        "trigger_id", "canonical_id", "reason", "evidence", "episode_started_at", "fired_at",
+        "source_event_id", "source_occurred_at", "source_sent_at", "emitted_at", "ingested_at",
+    ),
+    "relationship_edges": (
+        "edge_id", "from_canonical_id", "to_canonical_id", "kind", "weight", "occurred_at", "source_event_id",
+        "source_occurred_at", "source_sent_at", "emitted_at", "ingested_at",
+    ),
+    "mentor_suggestions": (
+        "suggestion_id", "canonical_id", "error_class", "mentors", "mentor_solved_counts",
+        "mentor_last_solved_at", "suggested_at", "source_event_id", "source_occurred_at", "source_sent_at",
+        "emitted_at", "ingested_at",
+    ),
+    "dead_letters": (
+        "dead_letter_id", "source_topic", "source_partition", "source_offset", "stage", "error_class",
+        "error", "key", "value", "failed_at", "replay_of", "replayed_at", "version", *_KAFKA, "ingested_at",
+    ),
+}  # fmt: skip
+
+# The deterministic id each table is keyed on.
+ID_COLUMN = {
+    "events": "event_id", "identity_links": "link_id", "identity_refusals": "refusal_id",
+    "engagement_scores": "update_id", "churn_triggers": "trigger_id", "relationship_edges": "edge_id",
+    "mentor_suggestions": "suggestion_id", "dead_letters": "dead_letter_id",
+}  # fmt: skip
 
 
-def _payload_columns(event: models.Event) -> dict[str, Any]:
-    p = getattr(event, "payload", None)
-    columns: dict[str, Any] = {}
-    for name in ("feature", "is_key_feature", "status_code", "ticket_id", "resolution", "post_id",
-                 "is_question", "tags", "community", "is_teammate", "step_index", "total_steps", "mrr_cents"):
-        value = getattr(p, name, None)
-        if value is not None:
-            columns[name] = value
-    if isinstance(event, models.ApiCall):
-        columns["error_class"] = event.payload.error_class or ""
-    if isinstance(event, models.PlanChanged):
-        columns["plan_change"] = event.payload.change.value
-        columns["to_plan"] = event.payload.to_plan or ""
-    if isinstance(event, models.SupportTicketOpened):
-        columns["support_topic"] = event.payload.topic or ""
-    return columns
+@dataclass(frozen=True)
+class Source:
+    """Where a record was read: kept on event rows for tracing."""
+
+    topic: str
+    partition: int
+    offset: int
+
+    def columns(self) -> Row:
+        return {"kafka_topic": self.topic, "kafka_partition": self.partition, "kafka_offset": self.offset}
 
 
-def event_row(event: models.Event, topic: str, partition: int, offset: int, now: datetime) -> dict[str, Any]:
+def _checked(row: Row, table: str) -> Row:
+    for name, value in row.items():
+        values = value if isinstance(value, list) else [value]
+        for v in values:
+            if isinstance(v, datetime) and not _MIN_TS <= v < _MAX_TS:
+                raise UnloadableRecordError(f"{table}.{name} = {v.isoformat()} is outside 1970..2262")
+    return row
+
+
+def _identity(identity: models.Identity | None) -> tuple[str, str]:
+    if identity is None:
+        return "", ""
+    return identity.provider.value, identity.external_id
+
+
+def _event_columns(event: models.Event) -> Row:
+    """The typed columns of one event type (the rest keep their defaults)."""
+    c: Row = {}
+    match event:
+        case models.FeatureUsed(payload=p):
+            c.update(feature=p.feature, is_key_feature=p.is_key_feature)
+        case models.ApiCall(payload=p):
+            c.update(endpoint=p.endpoint, status_code=p.status_code, latency_ms=p.latency_ms)
+            c.update(error_class=p.error_class or "")
+        case models.SessionStarted(payload=p):
+            c.update(session_id=p.session_id, platform=p.platform)
+        case models.PlanChanged(payload=p):
+            c.update(plan_change=p.change.value, from_plan=p.from_plan or "", to_plan=p.to_plan or "")
+            c.update(mrr_cents=p.mrr_cents)
+        case models.SupportTicketOpened(payload=p):
+            c.update(ticket_id=p.ticket_id, ticket_topic=p.topic or "")
+        case models.SupportTicketClosed(payload=p):
+            c.update(ticket_id=p.ticket_id, resolution=p.resolution)
+        case models.PostCreated(payload=p):
+            c.update(post_id=p.post_id, channel=p.channel, is_question=p.is_question, tags=list(p.tags))
+        case models.ReplyCreated(payload=p):
+            c.update(post_id=p.post_id, reply_id=p.reply_id)
+            c["counterpart_provider"], c["counterpart_external_id"] = _identity(p.post_author)
+        case models.AnswerAccepted(payload=p):
+            c.update(post_id=p.post_id, reply_id=p.reply_id, tags=list(p.tags))
+            c["counterpart_provider"], c["counterpart_external_id"] = _identity(p.asker)
+        case models.QuestionTagged(payload=p):
+            c.update(post_id=p.post_id, tags=list(p.tags))
+        case models.ReactionAdded(payload=p):
+            c.update(post_id=p.post_id, reaction=p.reaction)
+            c["counterpart_provider"], c["counterpart_external_id"] = _identity(p.target_author)
+        case models.Mention(payload=p):
+            c["post_id"] = p.post_id
+            c["counterpart_provider"], c["counterpart_external_id"] = _identity(p.mentioned)
+        case models.MemberJoined(payload=p):
+            c.update(community=p.community, is_teammate=p.is_teammate)
+        case models.OnboardingStepCompleted(payload=p):
+            c.update(onboarding_step=p.step, step_index=p.step_index, total_steps=p.total_steps)
+        case models.EventAttended(payload=p):
+            c.update(community_event_name=p.event_name, community_event_kind=p.kind)
+    return c
+
+
+def event_row(event: models.Event, source: Source) -> Row:
+    """A product or community event: envelope, typed columns, the payload as JSON."""
     payload = getattr(event, "payload", None)
+    area = "community" if event.avro_name.startswith("orbitstream.community.") else "product"
     return {
         "event_id": event.event_id,
         "event_type": type(event).__name__,
-        "area": "community" if event.avro_name.startswith(COMMUNITY) else "product",
+        "area": area,
         "occurred_at": event.occurred_at,
         "sent_at": event.sent_at,
         "source": event.source,
         "provider": event.identity.provider.value,
         "external_id": event.identity.external_id,
         "canonical_id": event.canonical_id or "",
-        **EVENT_DEFAULTS,
-        **_payload_columns(event),
-        "payload": json.dumps(payload.model_dump(mode="json") if payload is not None else {}, sort_keys=True),
-        "kafka_topic": topic,
-        "kafka_partition": partition,
-        "kafka_offset": offset,
-        "ingested_at": now,
+        **_EVENT_TYPED,
+        **_event_columns(event),
+        "payload": json.dumps(
+            payload.model_dump(mode="json") if payload is not None else {},
+            sort_keys=True,
+            separators=(",", ":"),
+        ),
+        **source.columns(),
+        "ingested_at": None,
     }
 
 
-def row_for(record: models.AvroModel, topic: str, partition: int, offset: int, now: datetime) -> tuple[str, dict[str, Any]]:
-    """(table, row) for any record the sink loads."""
-    if isinstance(record, models.IdentityLink):
-        return "identity_links", {
-            "link_id": record.event_id,
-            "occurred_at": record.occurred_at,
-            "source": record.source,
-            "provider": record.identity.provider.value,
-            "external_id": record.identity.external_id,
-            "linked_provider": record.linked_identity.provider.value,
-            "linked_external_id": record.linked_identity.external_id,
-            "canonical_id": record.canonical_id or "",
-            "ingested_at": now,
-        }
-    if isinstance(record, models.Event):
-        return "events", event_row(record, topic, partition, offset, now)
-    if isinstance(record, models.EngagementScoreUpdate):
-        return "engagement_scores", {**record.model_dump(), "ingested_at": now}
-    if isinstance(record, models.ChurnRiskTrigger):
-        return "churn_triggers", {**record.model_dump(), "reason": record.reason.value, "ingested_at": now}
-    if isinstance(record, models.RelationshipEdge):
-        row = record.model_dump(exclude={"source_occurred_at"})
-        return "relationship_edges", {**row, "kind": record.kind.value, "ingested_at": now}
-    if isinstance(record, models.MentorSuggestion):
-        return "mentor_suggestions", {
-            "suggestion_id": record.suggestion_id,
-            "canonical_id": record.canonical_id,
-            "error_class": record.error_class,
-            "mentors": [m.canonical_id for m in record.mentors],
-            "mentor_solved_counts": [m.solved_count for m in record.mentors],
-            "suggested_at": record.suggested_at,
-            "source_event_id": record.source_event_id,
-            "source_sent_at": record.source_sent_at,
-            "emitted_at": record.emitted_at,
-            "ingested_at": now,
-        }
-    if isinstance(record, models.IdentityMergeRefused):
-        return "identity_refusals", {
-            "refusal_id": record.refusal_id,
-            "occurred_at": record.occurred_at,
-            "provider": record.identity.provider.value,
-            "external_id": record.identity.external_id,
-            "linked_provider": record.linked_identity.provider.value,
-            "linked_external_id": record.linked_identity.external_id,
-            "reason": record.reason,
-            "canonical_id": record.canonical_id or "",
-            "linked_canonical_id": record.linked_canonical_id or "",
-            "emitted_at": record.emitted_at,
-            "ingested_at": now,
-        }
-    raise TypeError(f"the sink does not load {type(record).__name__} records")
+def link_row(link: models.IdentityLink, source: Source) -> Row:
+    return {
+        "link_id": link.event_id,
+        "occurred_at": link.occurred_at,
+        "sent_at": link.sent_at,
+        "source": link.source,
+        "provider": link.identity.provider.value,
+        "external_id": link.identity.external_id,
+        "linked_provider": link.linked_identity.provider.value,
+        "linked_external_id": link.linked_identity.external_id,
+        "canonical_id": link.canonical_id or "",
+        **source.columns(),
+        "ingested_at": None,
+    }
+
+
+def _output_row(record: models.AvroModel, table: str) -> Row:
+    """Output records whose fields are the table's columns, enums as their symbols."""
+    row: Row = {name: getattr(record, name) for name in COLUMNS[table] if name != "ingested_at"}
+    for name, value in row.items():
+        if isinstance(value, Enum):
+            row[name] = value.value
+    row["ingested_at"] = None
+    return row
+
+
+def refusal_row(r: models.IdentityMergeRefused) -> Row:
+    return {
+        "refusal_id": r.refusal_id,
+        "occurred_at": r.occurred_at,
+        "provider": r.identity.provider.value,
+        "external_id": r.identity.external_id,
+        "linked_provider": r.linked_identity.provider.value,
+        "linked_external_id": r.linked_identity.external_id,
+        "reason": r.reason,
+        "canonical_id": r.canonical_id or "",
+        "linked_canonical_id": r.linked_canonical_id or "",
+        "source_event_id": r.source_event_id,
+        "source_occurred_at": r.source_occurred_at,
+        "source_sent_at": r.source_sent_at,
+        "emitted_at": r.emitted_at,
+        "ingested_at": None,
+    }
+
+
+def suggestion_row(s: models.MentorSuggestion) -> Row:
+    return {
+        "suggestion_id": s.suggestion_id,
+        "canonical_id": s.canonical_id,
+        "error_class": s.error_class,
+        "mentors": [m.canonical_id for m in s.mentors],
+        "mentor_solved_counts": [m.solved_count for m in s.mentors],
+        "mentor_last_solved_at": [m.last_solved_at for m in s.mentors],
+        "suggested_at": s.suggested_at,
+        "source_event_id": s.source_event_id,
+        "source_occurred_at": s.source_occurred_at,
+        "source_sent_at": s.source_sent_at,
+        "emitted_at": s.emitted_at,
+        "ingested_at": None,
+    }
+
+
+def row_for(record: models.AvroModel, source: Source) -> tuple[str, Row]:
+    """(table, row) for any record the sink loads; routing is by record type, not topic."""
+    table: str
+    row: Row
+    match record:
+        case models.IdentityLink():
+            table, row = "identity_links", link_row(record, source)
+        case models.Event():
+            table, row = "events", event_row(record, source)
+        case models.EngagementScoreUpdate():
+            table, row = "engagement_scores", _output_row(record, "engagement_scores")
+        case models.ChurnRiskTrigger():
+            table, row = "churn_triggers", _output_row(record, "churn_triggers")
+            row["evidence"] = dict(record.evidence)
+        case models.RelationshipEdge():
+            table, row = "relationship_edges", _output_row(record, "relationship_edges")
+        case models.MentorSuggestion():
+            table, row = "mentor_suggestions", suggestion_row(record)
+        case models.IdentityMergeRefused():
+            table, row = "identity_refusals", refusal_row(record)
+        case _:
+            raise UnloadableRecordError(f"the sink loads no {type(record).__name__} records")
+    return table, _checked(row, table)
+
+
+def dead_letter_id(source_topic: str, source_partition: int, source_offset: int) -> str:
+    """Where the failed message was read: the same message failing twice is one dead letter."""
+    return f"{source_topic}:{source_partition}:{source_offset}"
 
 
 def dead_letter_row(
@@ -122,21 +278,29 @@ def dead_letter_row(
     key: bytes | None,
     value: bytes | None,
     failed_at: datetime,
-    now: datetime,
-) -> dict[str, Any]:
-    """A dead letter, keyed on where the bad message came from (so re-deliveries collapse)."""
+    replay_of: str,
+    source: Source,
+) -> Row:
+    """A dead letter with the original bytes (ClickHouse Strings are byte strings)."""
     return {
-        "dead_letter_id": f"{source_topic}:{source_partition}:{source_offset}",
+        "dead_letter_id": dead_letter_id(source_topic, source_partition, source_offset),
         "source_topic": source_topic,
         "source_partition": source_partition,
         "source_offset": source_offset,
         "stage": stage,
         "error_class": error_class,
         "error": error,
-        # Bytes kept as-is in String columns (ClickHouse strings are byte arrays).
         "key": key,
         "value": value,
         "failed_at": failed_at,
+        "replay_of": replay_of,
         "replayed_at": None,
-        "ingested_at": now,
+        "version": 0,
+        **source.columns(),
+        "ingested_at": None,
     }
+
+
+def header_map(headers: list[tuple[str, bytes | None]] | None) -> Mapping[str, str]:
+    """Kafka headers as text (the last value of a repeated header wins)."""
+    return {k: (v or b"").decode("utf-8", errors="replace") for k, v in (headers or [])}

@@ -1,31 +1,31 @@
-"""The sink: Kafka topics -> ClickHouse tables, without loss and without duplicates.
+"""The sink: Kafka topics -> ClickHouse tables, losing nothing and duplicating nothing.
 
-At-least-once into idempotent tables: offsets are committed only after ClickHouse has
-acknowledged every insert of the batch. A crash in between re-delivers the batch; the
-identical re-insert carries the same deduplication token and is dropped by ClickHouse,
-and a differently-cut re-insert collapses in the ReplacingMergeTree tables (FINAL). While
-the warehouse is down the sink keeps its batch, pauses consumption (memory stays bounded)
-and retries with exponential backoff.
+At-least-once into idempotent tables. Offsets are committed (synchronously, exactly the
+offsets flushed) only after ClickHouse acknowledged every insert of a batch. A crash in
+between re-delivers the batch: re-cut identically it carries the same deduplication
+token and ClickHouse drops it at insert time; cut differently, its rows collapse in the
+ReplacingMergeTree tables (FINAL / *_final views). While the warehouse fails, sealed
+batches are kept and retried with exponential backoff, and once ``max_buffered_rows``
+messages are held the consumer's partitions are paused, so memory stays bounded; they
+resume as soon as inserts succeed again. See docs/sink.md.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import signal
+import threading
 import time
 from collections import Counter
-from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
-import clickhouse_connect
-from clickhouse_connect.driver.exceptions import DataError
-from confluent_kafka import Consumer, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from infra.settings import Settings
 from schemas.catalog import SchemaCatalog
-from schemas.exceptions import DeserializationError
-from schemas.serde import serde_from_settings
+from schemas.serde import AvroSerde, serde_from_settings
 from schemas.topics import (
     CHURN_TRIGGERS,
     DEAD_LETTERS,
@@ -35,182 +35,311 @@ from schemas.topics import (
     MENTOR_SUGGESTIONS,
     RELATIONSHIP_EDGES,
 )
-from sinks.batching import Batch, backoff_delays, dedup_token
+from sinks.batching import Batcher, PartitionBatch, backoff_delay
 from sinks.exceptions import SinkBackpressureError
-from sinks.rows import dead_letter_row, row_for
+from sinks.routing import KafkaRecord, Router
+from sinks.writer import ClickHouseWriter
 
 log = logging.getLogger(__name__)
 
 # The resolved (canonical id filled in) event streams the workers write.
 RESOLVED_EVENTS = ("product-by-user", "community-by-user")
-SINK_TOPICS = (*RESOLVED_EVENTS, IDENTITY_LINKS, IDENTITY_REFUSALS, ENGAGEMENT_SCORES, CHURN_TRIGGERS,
-               RELATIONSHIP_EDGES, MENTOR_SUGGESTIONS, DEAD_LETTERS)
+SINK_TOPICS = (
+    *RESOLVED_EVENTS,
+    IDENTITY_LINKS,
+    IDENTITY_REFUSALS,
+    ENGAGEMENT_SCORES,
+    CHURN_TRIGGERS,
+    RELATIONSHIP_EDGES,
+    MENTOR_SUGGESTIONS,
+    DEAD_LETTERS,
+)
+POLL_BATCH = 500
+PROGRESS_EVERY_S = 10.0
+SHUTDOWN_ATTEMPTS = 3
 
 
-def _header(headers: dict[str, bytes], name: str, default: str = "") -> str:
-    value = headers.get(name)
-    return value.decode(errors="replace") if value is not None else default
+@dataclass
+class SinkStats:
+    """Progress counters (read by tests, the CLI's progress log and the demo)."""
+
+    consumed: int = 0
+    rows: Counter[str] = field(default_factory=Counter)
+    dead_lettered: int = 0
+    batches_inserted: int = 0
+    insert_failures: int = 0
+    commits: int = 0
+    commit_failures: int = 0
+    pauses: int = 0
+    paused: bool = False
+    buffered: int = 0
+    max_buffered: int = 0
+    last_error: str | None = None
 
 
 class Sink:
-    def __init__(self, settings: Settings, client: Any | None = None) -> None:
+    """Consume ``topics`` (base names; default: every sink topic) into the warehouse."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        topics: Sequence[str] | None = None,
+        group_id: str | None = None,
+        writer: ClickHouseWriter | None = None,
+        serde: AvroSerde | None = None,
+    ) -> None:
         self.settings = settings
         cfg = settings.sink
-        self.serde = serde_from_settings(settings.kafka, SchemaCatalog.load())
-        wh = settings.warehouse
-        self.client = client or clickhouse_connect.get_client(
-            host=wh.host, port=wh.port, username=wh.username, password=wh.password.get_secret_value(),
-            database=wh.database, secure=wh.secure, compress=wh.compress,
+        self.topics = [settings.topics.name(t) for t in (topics or SINK_TOPICS)]
+        self.group_id = group_id or settings.topics.name(cfg.group_id)
+        self.router = Router(
+            serde or serde_from_settings(settings.kafka, SchemaCatalog.load()),
+            settings.topics.name(DEAD_LETTERS),
         )
-        self.topics = [settings.topics.name(t) for t in SINK_TOPICS]
-        self.consumer = Consumer({
-            **settings.kafka.confluent_config(),
-            "group.id": settings.topics.name(cfg.group_id),
-            "enable.auto.commit": False,
-            "auto.offset.reset": "earliest",
-            "enable.partition.eof": False,
-        })
-        self.batch = Batch(cfg.batch_max_rows, cfg.batch_max_seconds)
-        self.rows_written: Counter[str] = Counter()
-        self.paused = False
-        self.pauses = 0
-        self._delays = backoff_delays(cfg.backoff_initial_s, cfg.backoff_max_s)
+        self.writer = writer or ClickHouseWriter.from_settings(settings.warehouse)
+        self.batcher = Batcher(cfg.batch_max_rows, cfg.batch_max_seconds)
+        self.stats = SinkStats()
+        self.consumer = Consumer(
+            {
+                **settings.kafka.confluent_config(),
+                "group.id": self.group_id,
+                "enable.auto.commit": False,
+                "enable.auto.offset.store": False,
+                "auto.offset.reset": "earliest",
+                "session.timeout.ms": cfg.session_timeout_ms,
+                # Bounds what librdkafka prefetches per partition on top of the sink's backlog.
+                "queued.max.messages.kbytes": 16384,
+            }
+        )
+        self._attempt = 0
         self._retry_at = 0.0
+        self._last_progress = time.monotonic()
 
-    # -- decoding ---------------------------------------------------------------------
-    def _route(self, msg: Message, now: datetime) -> tuple[str, dict[str, Any]]:
-        topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
-        headers = {k: v for k, v in (msg.headers() or [])}
-        if topic == self.settings.topics.name(DEAD_LETTERS):
-            failed_ms = int(_header(headers, "failed_at", "0") or 0)
-            return "dead_letters", dead_letter_row(
-                source_topic=_header(headers, "source_topic", topic),
-                source_partition=int(_header(headers, "source_partition", "-1")),
-                source_offset=int(_header(headers, "source_offset", "-1")),
-                stage=_header(headers, "stage", "unknown"),
-                error_class=_header(headers, "error_class"),
-                error=_header(headers, "error"),
-                key=msg.key(),
-                value=msg.value(),
-                failed_at=datetime.fromtimestamp(failed_ms / 1000, tz=UTC) if failed_ms else now,
-                now=now,
-            )
-        try:
-            record = self.serde.decode(msg.value(), topic=topic, partition=partition, offset=offset)
-            return row_for(record, topic, partition, offset, now)
-        except (DeserializationError, TypeError) as exc:
-            # Not lost: the sink's own bad input becomes a dead letter row too.
-            return "dead_letters", dead_letter_row(
-                source_topic=topic, source_partition=partition, source_offset=offset, stage="sink",
-                error_class=type(exc).__name__, error=str(exc), key=msg.key(), value=msg.value(),
-                failed_at=now, now=now,
-            )
+    @property
+    def rows_written(self) -> Counter[str]:
+        """Rows acknowledged by ClickHouse, per table."""
+        return self.stats.rows
 
     # -- the loop ---------------------------------------------------------------------
-    def poll_once(self, timeout: float = 0.2) -> int:
-        """Consume what is there (unless paused), flush when due; returns messages consumed."""
-        consumed = 0
-        now = datetime.now(UTC)
-        # Poll even while paused: paused partitions return nothing, but the poll keeps the
-        # consumer in its group (max.poll.interval.ms) and serves rebalances.
-        for msg in self.consumer.consume(num_messages=1000, timeout=timeout):
-            if msg.error():
-                log.warning("consumer error: %s", msg.error())
-                continue
-            table, row = self._route(msg, now)
-            self.batch.add(msg.topic(), msg.partition(), msg.offset(), table, row)
-            consumed += 1
-        if self.batch.rows >= self.settings.sink.max_buffered_rows:
-            self._pause()
-        if self.batch.due() and time.monotonic() >= self._retry_at:
-            try:
-                self.flush()
-            except SinkBackpressureError as exc:
-                delay = next(self._delays)
-                self._retry_at = time.monotonic() + delay
-                log.warning("%s; retrying in %.1fs", exc, delay)
-                self._pause()
-        return consumed
-
-    def flush(self) -> None:
-        """Insert every buffered row, then commit the offsets they came from."""
-        if not self.batch.partitions:
-            return
-        for (topic, partition), buffer in self.batch.partitions.items():
-            for table, rows in buffer.rows.items():
-                self._insert(table, rows, dedup_token(table, topic, partition, buffer.first_offset, buffer.last_offset))
-        if self.settings.sink.fail_point == "after_insert":
-            log.error("fail point: exiting between insert and offset commit")
-            os._exit(17)
-        offsets = [TopicPartition(t, p, b.last_offset + 1) for (t, p), b in self.batch.partitions.items()]
-        self.consumer.commit(offsets=offsets, asynchronous=False)
-        self.batch.clear()
-        self._delays = backoff_delays(self.settings.sink.backoff_initial_s, self.settings.sink.backoff_max_s)
-        self._retry_at = 0.0
-        self._resume()
-
-    def _insert(self, table: str, rows: list[dict[str, Any]], token: str) -> None:
+    def run(
+        self,
+        *,
+        stop: threading.Event | None = None,
+        until: Callable[[Sink], bool] | None = None,
+        max_idle: float | None = None,
+    ) -> SinkStats:
+        """Consume until ``stop`` is set, ``until(self)`` holds, or nothing arrived for ``max_idle``
+        seconds with nothing buffered; then flush what is buffered and leave the group."""
+        self.consumer.subscribe(
+            self.topics, on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost
+        )
+        idle_since = time.monotonic()
         try:
-            self._insert_rows(table, rows, token)
-        except DataError:
-            # Rows the client cannot encode would block the sink forever: load the good
-            # ones one by one and turn the bad ones into dead letters.
-            for i, row in enumerate(rows):
-                try:
-                    self._insert_rows(table, [row], f"{token}#{i}")
-                except DataError as exc:
-                    self._insert_rows("dead_letters", [self._unloadable(table, row, exc)], f"{token}#{i}#dl")
-                    continue
-                except Exception as exc:
-                    raise SinkBackpressureError(f"insert into {table} failed: {exc}") from exc
-        except Exception as exc:
-            raise SinkBackpressureError(f"insert into {table} failed: {exc}") from exc
+            while not (stop is not None and stop.is_set()) and not (until is not None and until(self)):
+                if self.poll_once():
+                    idle_since = time.monotonic()
+                elif (
+                    max_idle is not None
+                    and self.batcher.buffered == 0
+                    and time.monotonic() - idle_since >= max_idle
+                ):
+                    break
+                self._log_progress()
+            self._flush_on_shutdown()
+        finally:
+            self.consumer.close()
+        return self.stats
 
-    def _insert_rows(self, table: str, rows: list[dict[str, Any]], token: str) -> None:
-        columns = list(rows[0])
-        self.client.insert(
-            table,
-            [[row[c] for c in columns] for row in rows],
-            column_names=columns,
-            # The sink batches itself: no server-side async batching, and the token lets
-            # ClickHouse drop a retried identical block.
-            settings={"async_insert": 0, "insert_deduplication_token": token},
-        )
-        self.rows_written[table] += len(rows)
-
-    @staticmethod
-    def _unloadable(table: str, row: dict[str, Any], exc: Exception) -> dict[str, Any]:
-        now = datetime.now(UTC)
-        return dead_letter_row(
-            source_topic=str(row.get("kafka_topic", table)), source_partition=int(row.get("kafka_partition", -1)),
-            source_offset=int(row.get("kafka_offset", -1)), stage=f"sink:{table}", error_class=type(exc).__name__,
-            error=str(exc), key=None, value=repr(row).encode(), failed_at=now, now=now,
-        )
-
-    def _pause(self) -> None:
-        if not self.paused:
-            self.consumer.pause(self.consumer.assignment())
-            self.paused = True
-            self.pauses += 1
-
-    def _resume(self) -> None:
-        if self.paused:
-            self.consumer.resume(self.consumer.assignment())
-            self.paused = False
-
-    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+    def poll_once(self, timeout: float = 0.2) -> int:
+        """Consume what is there (little while paused), flush what is due; return messages consumed."""
+        bound = self.settings.sink.max_buffered_rows
+        # Paused partitions return nothing, but polling keeps the consumer in its group
+        # (max.poll.interval.ms) and serves rebalances; the timeout paces the retries.
+        room = 1 if self.stats.paused else max(1, min(POLL_BATCH, bound - self.batcher.buffered))
+        consumed = 0
+        for message in self.consumer.consume(num_messages=room, timeout=timeout):
+            error = message.error()
+            if error is not None:
+                log.warning("consumer error: %s", error)
+                continue
+            record = KafkaRecord.of(message)
+            table, row = self.router.route(record)
+            if table == "dead_letters" and record.topic != self.router.dead_letters_topic:
+                self.stats.dead_lettered += 1
+            self.batcher.add(record.topic, record.partition, record.offset, table, row)
+            consumed += 1
+        self.stats.consumed += consumed
+        self._note_buffered()
+        if self.batcher.buffered >= bound:
+            self._pause()
         try:
             self.flush()
         except SinkBackpressureError:
-            for tp in partitions:  # the next owner re-reads them from the committed offset
-                self.batch.drop(tp.topic, tp.partition)
+            pass  # counted and scheduled for retry in flush()
+        if self.stats.paused and self.batcher.buffered < bound:
+            self._resume()
+        return consumed
 
-    def run(self, until: Callable[[Sink], bool] | None = None) -> None:
-        """Consume until ``until(self)`` is true (forever when None); flushes before returning."""
-        self.consumer.subscribe(self.topics, on_revoke=self._on_revoke)
+    def flush(self, *, force: bool = False, partitions: Sequence[tuple[str, int]] | None = None) -> int:
+        """Insert the sealed batches (sealing due ones first), then commit their offsets.
+
+        Returns the batches finished. Raises :class:`SinkBackpressureError` when an insert
+        failed; the failed batch and those after it stay buffered for the next attempt.
+        """
+        if not force and time.monotonic() < self._retry_at:
+            return 0
+        self.batcher.seal_due(force=force, partitions=partitions)
+        inserted: list[PartitionBatch] = []
+        failure: SinkBackpressureError | None = None
+        for batch in self.batcher.sealed(partitions):
+            try:
+                self._insert(batch)
+            except SinkBackpressureError as exc:
+                failure = exc
+                break
+            inserted.append(batch)
+        if inserted:
+            self._commit(inserted)
+        if failure is not None:
+            self._attempt += 1
+            delay = backoff_delay(
+                self._attempt, self.settings.sink.backoff_initial_s, self.settings.sink.backoff_max_s
+            )
+            self._retry_at = time.monotonic() + delay
+            self.stats.insert_failures += 1
+            self.stats.last_error = str(failure)
+            log.warning(
+                "%s; retry %d in %.1fs (%d messages buffered)",
+                failure,
+                self._attempt,
+                delay,
+                self.batcher.buffered,
+            )
+            raise failure
+        if inserted:
+            self._attempt, self._retry_at = 0, 0.0
+        return len(inserted)
+
+    def _insert(self, batch: PartitionBatch) -> None:
+        for table, rows in batch.rows.items():
+            self.writer.insert(table, rows, batch.token(table))
+        for table, rows in batch.rows.items():
+            self.stats.rows[table] += len(rows)
+        self.stats.batches_inserted += 1
+        crash_after = self.settings.sink.crash_after_batches
+        if crash_after and self.stats.batches_inserted >= crash_after:
+            # Failure tests: die like a crashed host, after the insert and before the commit.
+            log.error(
+                "crash_after_batches=%d: SIGKILL before committing %s[%d] up to %d",
+                crash_after,
+                batch.topic,
+                batch.partition,
+                batch.last_offset,
+            )
+            logging.shutdown()
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    def _commit(self, batches: list[PartitionBatch]) -> None:
+        offsets: dict[tuple[str, int], int] = {}
+        for batch in batches:
+            offsets[batch.key] = max(offsets.get(batch.key, 0), batch.commit_offset)
         try:
-            while until is None or not until(self):
-                self.poll_once()
-            self.flush()
-        finally:
-            self.consumer.close()
+            self.consumer.commit(
+                offsets=[TopicPartition(t, p, o) for (t, p), o in offsets.items()], asynchronous=False
+            )
+            self.stats.commits += 1
+        except KafkaException as exc:
+            # The rows are in; if these offsets are re-read, the re-insert is deduplicated.
+            self.stats.commit_failures += 1
+            self.stats.last_error = f"commit failed: {exc}"
+            log.warning("offset commit failed (rows are in; a re-delivery is deduplicated): %s", exc)
+        for batch in batches:
+            self.batcher.finish(batch)
+        self._note_buffered()
+
+    def _flush_on_shutdown(self) -> None:
+        for attempt in range(1, SHUTDOWN_ATTEMPTS + 1):
+            try:
+                self.flush(force=True)
+                return
+            except SinkBackpressureError:
+                if attempt < SHUTDOWN_ATTEMPTS:
+                    time.sleep(backoff_delay(attempt, self.settings.sink.backoff_initial_s, 2.0))
+        log.warning(
+            "stopping with %d messages not in the warehouse: uncommitted, they are re-read on restart",
+            self.batcher.buffered,
+        )
+
+    # -- backpressure -----------------------------------------------------------------
+    def _note_buffered(self) -> None:
+        self.stats.buffered = self.batcher.buffered
+        self.stats.max_buffered = max(self.stats.max_buffered, self.batcher.buffered)
+
+    def _pause(self) -> None:
+        if not self.stats.paused:
+            self.consumer.pause(self.consumer.assignment())
+            self.stats.paused = True
+            self.stats.pauses += 1
+            log.warning("backlog of %d messages: consumption paused", self.batcher.buffered)
+
+    def _resume(self) -> None:
+        self.consumer.resume(self.consumer.assignment())
+        self.stats.paused = False
+        log.info("backlog down to %d messages: consumption resumed", self.batcher.buffered)
+
+    # -- rebalances -------------------------------------------------------------------
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        log.info("assigned %s", ", ".join(f"{tp.topic}[{tp.partition}]" for tp in partitions))
+        if self.stats.paused:
+            # Still over the backlog bound: new partitions start paused too.
+            consumer.assign(partitions)
+            consumer.pause(partitions)
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        keys = [(tp.topic, tp.partition) for tp in partitions]
+        try:
+            self.flush(force=True, partitions=keys)
+        except SinkBackpressureError:
+            pass
+        for topic, partition in keys:
+            if self.batcher.drop(topic, partition):
+                log.info("revoked %s[%d] with rows not in: its next owner re-reads them", topic, partition)
+        self._note_buffered()
+
+    def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        for tp in partitions:
+            self.batcher.drop(tp.topic, tp.partition)
+        self._note_buffered()
+
+    # -- progress ---------------------------------------------------------------------
+    def lag(self, timeout: float = 5.0) -> dict[str, int]:
+        """Messages not yet committed (in the warehouse), per assigned ``topic[partition]``."""
+        assignment = self.consumer.assignment()
+        if not assignment:
+            return {}
+        committed = {
+            (tp.topic, tp.partition): tp.offset for tp in self.consumer.committed(assignment, timeout)
+        }
+        lag: dict[str, int] = {}
+        for tp in assignment:
+            low, high = self.consumer.get_watermark_offsets(tp, timeout=timeout, cached=False)
+            done = committed.get((tp.topic, tp.partition), -1)
+            lag[f"{tp.topic}[{tp.partition}]"] = high - (done if done >= 0 else low)
+        return lag
+
+    def _log_progress(self) -> None:
+        now = time.monotonic()
+        if now - self._last_progress < PROGRESS_EVERY_S:
+            return
+        self._last_progress = now
+        s = self.stats
+        log.info(
+            "consumed %d, rows %s, dead-lettered %d, buffered %d%s, insert failures %d",
+            s.consumed,
+            dict(s.rows),
+            s.dead_lettered,
+            s.buffered,
+            " (paused)" if s.paused else "",
+            s.insert_failures,
+        )
