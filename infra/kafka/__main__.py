@@ -1,7 +1,9 @@
-"""``python -m infra.kafka start|stop|status --workdir DIR``: a broker that outlives the command.
+"""``python -m infra.kafka start|stop|status [--workdir var/kafka]``: a broker that outlives the command.
 
-``start`` leaves the broker running (pid and bootstrap address in the work dir);
-``stop`` ends it. ``KAFKA_HOME`` selects an existing Kafka install instead of the jars.
+``start`` formats the storage (first time only), starts the broker on a free loopback port
+(or ``--port``), waits until it answers and prints its bootstrap address; the pid and the
+address are kept in the work dir for ``stop`` and ``status``. ``KAFKA_HOME`` selects an
+existing Kafka install instead of the Maven-fetched jars.
 """
 
 from __future__ import annotations
@@ -10,45 +12,113 @@ import argparse
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 
+from confluent_kafka.admin import AdminClient
+
+from infra.exceptions import ServiceStartError
 from infra.kafka.broker import KafkaBroker
+
+PID_FILE = "broker.pid"
+BOOTSTRAP_FILE = "bootstrap"
+# LSB init-script convention for "status" of a stopped service.
+NOT_RUNNING = 3
+
+
+def running_pid(workdir: Path) -> int | None:
+    """The pid of the broker started in ``workdir``, if that process still runs and is a broker."""
+    try:
+        pid = int((workdir / PID_FILE).read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    if cmdline.parent.parent.exists():  # Linux: make sure the pid was not reused by another program
+        try:
+            return pid if b"kafka.Kafka" in cmdline.read_bytes() else None
+        except OSError:
+            return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    return pid
+
+
+def start(workdir: Path, port: int | None, kafka_home: Path | None, timeout: float) -> int:
+    if (pid := running_pid(workdir)) is not None:
+        print(f"already running (pid {pid})", file=sys.stderr)
+        print((workdir / BOOTSTRAP_FILE).read_text().strip())
+        return 0
+    broker = KafkaBroker(workdir, port=port, kafka_home=kafka_home, detached=True)
+    try:
+        bootstrap = broker.start(timeout)
+    except ServiceStartError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    (workdir / PID_FILE).write_text(f"{broker.pid}\n")
+    (workdir / BOOTSTRAP_FILE).write_text(f"{bootstrap}\n")
+    print(bootstrap)
+    return 0
+
+
+def stop(workdir: Path, timeout: float) -> int:
+    """SIGTERM the broker's process group, wait, SIGKILL what is left."""
+    pid = running_pid(workdir)
+    if pid is not None:
+        _signal_group(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while running_pid(workdir) is not None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if running_pid(workdir) is not None:
+            _signal_group(pid, signal.SIGKILL)
+    for name in (PID_FILE, BOOTSTRAP_FILE):
+        (workdir / name).unlink(missing_ok=True)
+    print("stopped" if pid is not None else "not running")
+    return 0
+
+
+def status(workdir: Path) -> int:
+    pid = running_pid(workdir)
+    if pid is None:
+        print("not running")
+        return NOT_RUNNING
+    bootstrap = (workdir / BOOTSTRAP_FILE).read_text().strip()
+    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
+    try:
+        brokers = admin.list_topics(timeout=5).brokers
+    except Exception as exc:  # the process is there but does not answer
+        print(f"pid {pid} not answering on {bootstrap}: {exc}")
+        return 1
+    print(f"running: pid {pid}, bootstrap {bootstrap}, {len(brokers)} broker(s)")
+    return 0
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pid, sig)  # the broker leads its own process group
+    except ProcessLookupError:
+        pass
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m infra.kafka")
-    parser.add_argument("command", choices=["start", "stop", "status"])
-    parser.add_argument("--workdir", type=Path, default=Path("var/kafka"))
-    parser.add_argument("--port", type=int, default=None)
+    parser = argparse.ArgumentParser(prog="python -m infra.kafka", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name in ("start", "stop", "status"):
+        sub = commands.add_parser(name)
+        sub.add_argument("--workdir", type=Path, default=Path("var/kafka"), help="default: var/kafka")
+        if name == "start":
+            sub.add_argument("--port", type=int, default=None, help="client port (default: a free one)")
+            sub.add_argument("--timeout", type=float, default=90, help="seconds to wait for readiness")
+        if name == "stop":
+            sub.add_argument("--timeout", type=float, default=30, help="seconds before SIGKILL")
     args = parser.parse_args(argv)
-    pid_file, bootstrap_file = args.workdir / "broker.pid", args.workdir / "bootstrap"
     if args.command == "start":
-        home = os.environ.get("KAFKA_HOME")  # entry point: the one place this is read
-        broker = KafkaBroker(args.workdir, port=args.port, kafka_home=Path(home) if home else None)
-        bootstrap = broker.start()
-        pid_file.write_text(str(broker.pid))
-        bootstrap_file.write_text(bootstrap)
-        print(bootstrap)
-        return 0
-    if not pid_file.exists():
-        print("not running")
-        return 1 if args.command == "stop" else 3
-    pid = int(pid_file.read_text())
-    if args.command == "status":
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            print("not running")
-            return 3
-        print(f"running: pid {pid}, {bootstrap_file.read_text()}")
-        return 0
-    try:
-        os.killpg(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
-    pid_file.unlink()
-    print("stopped")
-    return 0
+        home = os.environ.get("KAFKA_HOME")  # entry point: the one place this is read for the CLI
+        return start(args.workdir, args.port, Path(home) if home else None, args.timeout)
+    if args.command == "stop":
+        return stop(args.workdir, args.timeout)
+    return status(args.workdir)
 
 
 if __name__ == "__main__":
