@@ -1,0 +1,148 @@
+"""Dead letters: bad bytes on a sink input land in ``dead_letters`` with where they came
+from; after a fix, replaying them loads each event once; a letter still broken after its
+replay becomes a new dead letter that names the one it came from."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from infra.settings import Settings
+from infra.topics import ensure_topics
+from schemas import topics
+from schemas.catalog import SCHEMA_ROOT, SchemaCatalog
+from schemas.serde import AvroSerde
+from sinks.cli import sink as sink_cli
+from sinks.exceptions import ReplayError
+from sinks.replay import ReplaySelection, replay_dead_letters, select_dead_letters
+from sinks.routing import REPLAY_HEADER
+from sinks.runner import Sink
+from sinks.writer import ClickHouseWriter, warehouse_client
+from tests.fixtures.streams import read_topic
+from tests.integration.sinks.conftest import SERDE, counts, produce, produce_records
+from tests.integration.sinks.helpers import consumed, run_until
+from tests.unit.sinks import samples
+
+pytestmark = pytest.mark.integration
+
+GARBAGE = b"\xc3\x01\x00\x00\x00\x00\x00\x00\x00\x00garbage"
+
+
+def serde_without_feature_used(tmp_path: Path) -> AvroSerde:
+    """The serde of a sink deployed before FeatureUsed existed: it cannot read those events."""
+    root = tmp_path / "schemas"
+    shutil.copytree(SCHEMA_ROOT / "avro", root / "avro")
+    (root / "avro" / "product" / "feature_used.avsc").unlink()
+    return AvroSerde(SchemaCatalog.load(root))
+
+
+def letters(client: Any) -> list[tuple[Any, ...]]:
+    return client.query(
+        "SELECT dead_letter_id, stage, error_class, replay_of, replayed_at IS NOT NULL, value "
+        "FROM dead_letters_final ORDER BY source_offset",
+        column_formats={"value": "bytes"},
+    ).result_rows
+
+
+def test_dead_letters_are_loaded_then_replayed_once_after_a_fix(
+    sink_settings: Settings, sink_client: Any, tmp_path: Path
+) -> None:
+    s = sink_settings
+    by_user = s.topics.name("product-by-user")
+    used = [samples.product_events()[0].model_copy(update={"event_id": f"used-{i}"}) for i in range(10)]
+    sessions = [samples.product_events()[2].model_copy(update={"event_id": f"session-{i}"}) for i in range(5)]
+    sent = produce_records(s, "product-by-user", [*used, *sessions], partition=0)
+    sent += produce(s, "product-by-user", [(b"k-garbage", GARBAGE)], partition=0)
+
+    old = Sink(s, topics=["product-by-user"], serde=serde_without_feature_used(tmp_path))
+    run_until(old, consumed(sent))
+    assert counts(sink_client, "events") == (5, 5)
+    loaded = letters(sink_client)
+    assert [row[0] for row in loaded] == [f"{by_user}:0:{offset}" for offset in [*range(10), 15]]
+    assert {(row[1], row[2], row[3], row[4]) for row in loaded} == {
+        ("sink", "DeserializationError", "", False)
+    }
+    assert loaded[-1][5] == GARBAGE
+    assert loaded[0][5] == SERDE.encode(used[0], by_user)
+    reason = sink_client.command(
+        f"SELECT error FROM dead_letters_final WHERE dead_letter_id = '{by_user}:0:0'"
+    )
+    assert reason.startswith(f"{by_user}[0]@0: unknown schema fingerprint")
+
+    # The fix is deployed: the sink reads FeatureUsed again. Dry run first, then replay.
+    runner = CliRunner()
+    dry = runner.invoke(sink_cli, ["replay-dead-letters", "--source-topic", by_user, "--dry-run"], obj=s)
+    assert dry.exit_code == 0, dry.output
+    assert "11 selected, 0 replayed, 0 failed" in dry.output
+    real = runner.invoke(
+        sink_cli,
+        ["replay-dead-letters", "--source-topic", by_user, "--error-class", "DeserializationError"],
+        obj=s,
+    )
+    # The replayed garbage fails again, but its replay succeeded: the command exits 0.
+    assert real.exit_code == 0, real.output
+    assert "11 selected, 11 replayed, 0 failed" in real.output
+
+    fixed = Sink(s, topics=["product-by-user"])
+    run_until(fixed, consumed(11))
+    assert counts(sink_client, "events") == (15, 15)
+    assert sink_client.command("SELECT countIf(startsWith(event_id, 'used-')) FROM events_final") == 10
+    after = letters(sink_client)
+    assert [(row[0], row[3], row[4]) for row in after] == [
+        *[(f"{by_user}:0:{offset}", "", True) for offset in [*range(10), 15]],
+        # The garbage failed again at its new offset: a new letter, pointing at the first.
+        (f"{by_user}:0:26", f"{by_user}:0:15", False),
+    ]
+
+    # Replaying is safe to repeat: three already replayed letters again -> no new event.
+    again = ReplaySelection(ids=(f"{by_user}:0:0", f"{by_user}:0:1", f"{by_user}:0:2"), include_replayed=True)
+    result = replay_dead_letters(
+        warehouse_client(s.warehouse, s.warehouse.database),
+        ClickHouseWriter.from_settings(s.warehouse),
+        s.kafka,
+        again,
+    )
+    assert (len(result.replayed), result.failed) == (3, {})
+    run_until(Sink(s, topics=["product-by-user"]), consumed(3))
+    assert counts(sink_client, "events") == (18, 15)  # stored under new offsets, one per event_id in FINAL
+    # Without --include-replayed only the letter that failed again is still selected.
+    pending = ReplaySelection(source_topic=by_user)
+    client = warehouse_client(s.warehouse, s.warehouse.database)
+    assert [r["dead_letter_id"] for r in select_dead_letters(client, pending)] == [f"{by_user}:0:26"]
+
+
+def test_a_worker_dead_letter_is_replayed_to_its_source_topic_with_its_bytes_and_a_replay_header(
+    sink_settings: Settings, sink_client: Any
+) -> None:
+    s = sink_settings
+    source = s.topics.name(topics.PRODUCT_EVENTS)
+    ensure_topics(s.kafka, [source], 2)
+    event = samples.product_events()[1]
+    value = SERDE.encode(event, source)
+    headers = [
+        ("error", b"boom"), ("error_class", b"RuntimeError"), ("source_topic", source.encode()),
+        ("source_partition", b"1"), ("source_offset", b"7"), ("stage", b"resolve-product"),
+        ("failed_at", b"1772442000123"),
+    ]  # fmt: skip
+    sent = produce(s, topics.DEAD_LETTERS, [(b"product:ada-7", value, headers)])
+    run_until(Sink(s, topics=[topics.DEAD_LETTERS]), consumed(sent))
+    letter_id = f"{source}:1:7"
+    assert letters(sink_client) == [(letter_id, "resolve-product", "RuntimeError", "", False, value)]
+
+    with pytest.raises(ReplayError, match="choose dead letters to replay"):
+        ReplaySelection().where()
+    result = replay_dead_letters(
+        warehouse_client(s.warehouse, s.warehouse.database),
+        ClickHouseWriter.from_settings(s.warehouse),
+        s.kafka,
+        ReplaySelection(ids=(letter_id,)),
+    )
+    assert result.replayed == [letter_id]
+    (replayed,) = read_topic(s, None, source, expect=1, timeout=20)
+    assert (replayed.partition, replayed.key, replayed.raw) == (1, b"product:ada-7", value)
+    assert replayed.headers[REPLAY_HEADER] == letter_id.encode()
+    assert letters(sink_client)[0][4] == 1  # replayed_at is set
