@@ -14,7 +14,7 @@ from types import TracebackType
 from confluent_kafka.admin import AdminClient
 
 from infra.exceptions import ServiceStartError
-from infra.kafka.broker import KafkaBroker
+from infra.kafka.broker import KafkaBroker, free_port
 from infra.processes import ManagedProcess
 from infra.settings import Settings, to_environment
 from infra.topics import ensure_topics
@@ -34,7 +34,8 @@ def with_services(settings: Settings, bootstrap: str, warehouse_port: int) -> Se
 
 def start_worker(settings: Settings, workdir: Path, name: str = "worker-1") -> ManagedProcess:
     """A stream worker process (``python -m streams worker``) with its own state dir."""
-    worker = settings.worker.model_copy(update={"data_dir": workdir / name, "web_port": 0})
+    # Each worker its own free web port: Faust binds one even when the web UI is off.
+    worker = settings.worker.model_copy(update={"data_dir": workdir / name, "web_port": free_port()})
     env = to_environment(settings.model_copy(update={"worker": worker}))
     return ManagedProcess.python_module(
         name, "streams", ["worker", "--loglevel", "info"], workdir / f"{name}.log", env

@@ -65,11 +65,24 @@ def register(
         stored = users.get(canonical_id)
         return None if stored is None else UserState.model_validate(stored)
 
-    def advance_watermark(partition: int, occurred_ms: int) -> None:
-        key = str(partition)
+    join_topics = (join.product_by_user.get_topic_name(), join.community_by_user.get_topic_name())
+
+    def advance_watermark(topic: str, partition: int, occurred_ms: int) -> None:
+        key = f"{partition}:{topic}"
         current = watermarks.get(key)
         if current is None or occurred_ms > current:
             watermarks[key] = occurred_ms
+
+    def partition_watermark(partition: int) -> int | None:
+        """The event time both join inputs have reached on ``partition``.
+
+        The minimum over the inputs that have data: one topic read ahead of the other must
+        not make the other's users look idle. (An input that stops entirely holds the
+        watermark back; that is the price of never judging absence too early.)
+        """
+        seen = [watermarks.get(f"{partition}:{topic}") for topic in join_topics]
+        known = [w for w in seen if w is not None]
+        return min(known) if known else None
 
     async def publish(canonical_id: str, result: StepResult) -> None:
         # State is written before any await, so the two agents writing ``users`` never
@@ -114,7 +127,7 @@ def register(
         canonical_id = record.canonical_id
         result = apply_event(load(canonical_id), record, canonical_id, cfg, emitted_at=ctx.clock())
         users[canonical_id] = result.state.model_dump(mode="json")
-        advance_watermark(m.partition, to_ms(record.occurred_at))
+        advance_watermark(m.topic, m.partition, to_ms(record.occurred_at))
         await publish(canonical_id, result)
         await route_to_mentors(record, canonical_id)
 
@@ -138,8 +151,16 @@ def register(
             users[signal.canonical_id] = state.model_dump(mode="json")
             return
         if signal.kind == "tick":
-            now = from_ms(signal.occurred_at_ms)
-            for canonical_id in users_on(event.message.partition):
+            # Judge absence at the watermark the previous tick carried: signals that cancel
+            # a risk (an answer from another partition) travel extra hops and may lag the
+            # watermark by moments, never by a whole tick interval.
+            partition = event.message.partition
+            previous = watermarks.get(f"tick:{partition}")
+            watermarks[f"tick:{partition}"] = signal.occurred_at_ms
+            if previous is None:
+                return
+            now = from_ms(previous)
+            for canonical_id in users_on(partition):
                 state = load(canonical_id)
                 if state is None:
                     continue
@@ -163,7 +184,7 @@ def register(
         for tp in app.consumer.assignment():
             if tp.topic != signals_topic:
                 continue
-            watermark = watermarks.get(str(tp.partition))
+            watermark = partition_watermark(tp.partition)
             if watermark is None:
                 continue
             await join.user_signals.send(

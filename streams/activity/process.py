@@ -18,8 +18,8 @@ from schemas.models import (
     Event,
     MemberJoined,
     OnboardingStepCompleted,
-    PlanChanged,
     PlanChange,
+    PlanChanged,
     PostCreated,
     ReplyCreated,
 )
@@ -34,7 +34,7 @@ from streams.activity.state import (
 from streams.scoring.engagement import add, decayed_to
 from streams.scoring.orbit import next_level
 from streams.timeconv import from_ms, to_ms
-from streams.triggers.rules import Risk, at_risk
+from streams.triggers.rules import Risk, at_risk, is_cross
 
 COMMUNITY_NAMESPACE = "orbitstream.community"
 
@@ -66,13 +66,18 @@ def _record(state: UserState, event: Event, cfg: StreamSettings) -> UserState:
         update["last_community_ms"] = max(state.last_community_ms or 0, at)
         orbit_weight = cfg.orbit.activity_weights.get(name, 0)
         if orbit_weight:
-            update["recent_weights"] = sorted([*state.recent_weights, (at, orbit_weight)])[-MAX_RECENT_WEIGHTS:]
+            update["recent_weights"] = sorted([*state.recent_weights, (at, orbit_weight)])[
+                -MAX_RECENT_WEIGHTS:
+            ]
         if isinstance(event, MemberJoined):
             update["is_member"] = True
             update["is_teammate"] = state.is_teammate or event.payload.is_teammate
-        if isinstance(event, PostCreated) and event.payload.is_question:
+        answered = event.payload.post_id in state.answered_posts if isinstance(event, PostCreated) else False
+        if isinstance(event, PostCreated) and event.payload.is_question and not answered:
             questions = {**state.open_questions, event.payload.post_id: at}
-            update["open_questions"] = dict(sorted(questions.items(), key=lambda kv: kv[1])[-MAX_OPEN_QUESTIONS:])
+            update["open_questions"] = dict(
+                sorted(questions.items(), key=lambda kv: kv[1])[-MAX_OPEN_QUESTIONS:]
+            )
         if isinstance(event, OnboardingStepCompleted):
             update["onboarding_step"] = max(state.onboarding_step, event.payload.step_index)
             update["onboarding_total"] = event.payload.total_steps
@@ -99,11 +104,23 @@ def _level(state: UserState, now_ms: int, cfg: StreamSettings) -> UserState:
 
 
 def _triggers(
-    state: UserState, now_ms: int, cfg: StreamSettings, source: Event | None, emitted_at: datetime
+    state: UserState,
+    now_ms: int,
+    cfg: StreamSettings,
+    source: Event | None,
+    emitted_at: datetime,
+    *,
+    include_cross: bool,
 ) -> tuple[UserState, list[ChurnRiskTrigger]]:
-    risks, recovered = at_risk(state, now_ms, cfg.triggers)
+    """Fire each new episode once; re-arm the ones that recovered (only those judged here)."""
+    risks, recovered = at_risk(state, now_ms, cfg.triggers, include_cross=include_cross)
     open_keys = {r.key for r in risks}
-    episodes = {k: v for k, v in state.episodes.items() if k not in recovered and _still_relevant(k, state, open_keys)}
+    episodes = {
+        k: v
+        for k, v in state.episodes.items()
+        if (is_cross(k) and not include_cross)
+        or (k not in recovered and (k == "USAGE_DROP" or k in open_keys))
+    }
     fired: list[ChurnRiskTrigger] = []
     for risk in risks:
         if risk.key in episodes:
@@ -113,12 +130,9 @@ def _triggers(
     return state.model_copy(update={"episodes": episodes}), fired
 
 
-def _still_relevant(key: str, state: UserState, open_keys: set[str]) -> bool:
-    """Episodes other than usage drop end when their risk is gone (the user recovered)."""
-    return key == "USAGE_DROP" or key in open_keys
-
-
-def _trigger(canonical_id: str, risk: Risk, now_ms: int, source: Event | None, emitted_at: datetime) -> ChurnRiskTrigger:
+def _trigger(
+    canonical_id: str, risk: Risk, now_ms: int, source: Event | None, emitted_at: datetime
+) -> ChurnRiskTrigger:
     fired_at = from_ms(now_ms)
     return ChurnRiskTrigger(
         trigger_id=f"{canonical_id}:{risk.key}:{risk.started_ms}",
@@ -179,10 +193,10 @@ def apply_event(
             )
     now = updated.last_event_ms
     updated = _level(updated, now, cfg)
-    # A late event counts in the score but neither fires nor re-arms absence triggers.
+    # A late event counts in the score but neither fires nor re-arms a trigger.
     triggers: list[ChurnRiskTrigger] = []
     if not late:
-        updated, triggers = _triggers(updated, now, cfg, event, emitted_at)
+        updated, triggers = _triggers(updated, now, cfg, event, emitted_at, include_cross=False)
     return StepResult(updated, _score_update(updated, previous_level, event, cfg, emitted_at), triggers)
 
 
@@ -200,15 +214,19 @@ def apply_interaction(
     current = state or UserState(canonical_id=canonical_id, first_seen_ms=at_ms)
     weight = 1.0 if direct and kind != "REACTION" else cfg.orbit.indirect_reach_weight
     reach = add(current.reach, weight, at_ms, cfg.orbit.reach_half_life_days * DAY_MS)
-    questions = current.open_questions
-    if ref is not None and kind in ("REPLY", "ANSWER") and ref in questions:
-        questions = {k: v for k, v in questions.items() if k != ref}
-    return current.model_copy(update={"reach": reach, "open_questions": questions})
+    update: dict[str, object] = {"reach": reach}
+    if ref is not None and kind in ("REPLY", "ANSWER"):
+        # Remembered too: the answer may be processed before the question it answers.
+        update["open_questions"] = {k: v for k, v in current.open_questions.items() if k != ref}
+        update["answered_posts"] = [*[p for p in current.answered_posts if p != ref], ref][
+            -MAX_OPEN_QUESTIONS:
+        ]
+    return current.model_copy(update=update)
 
 
 def check_absence(state: UserState, now: datetime, cfg: StreamSettings, emitted_at: datetime) -> StepResult:
     """Absence triggers at event time ``now`` (a partition's watermark), and level holds."""
     now_ms = max(to_ms(now), state.last_event_ms)
     updated = _level(state, now_ms, cfg)
-    updated, triggers = _triggers(updated, now_ms, cfg, None, emitted_at)
+    updated, triggers = _triggers(updated, now_ms, cfg, None, emitted_at, include_cross=True)
     return StepResult(updated, None, triggers)

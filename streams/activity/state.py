@@ -47,6 +47,8 @@ class UserState(BaseModel):
     api_streak_started_ms: int | None = None
     last_error_class: str | None = None
     open_questions: dict[str, int] = Field(default_factory=dict)
+    # Posts of this user that others replied to or answered (most recent last).
+    answered_posts: list[str] = Field(default_factory=list)
     onboarding_step: int = 0
     onboarding_total: int | None = None
     # Open churn-risk episodes (already triggered): episode key -> start time.

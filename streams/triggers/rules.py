@@ -34,25 +34,38 @@ def usage_drop(state: UserState, now_ms: int, cfg: TriggerSettings) -> tuple[Ris
         return None, False
     recent = count_between(state.product_days, recent_first, today) / cfg.usage_recent_days
     if recent < cfg.usage_drop_ratio * baseline:
-        evidence = {"baseline_per_day": f"{baseline:.2f}", "recent_per_day": f"{recent:.2f}",
-                    "recent_days": str(cfg.usage_recent_days)}
-        return Risk("USAGE_DROP", ChurnReason.USAGE_DROP, recent_first * DAY_MS, evidence), False
+        evidence = {
+            "baseline_per_day": f"{baseline:.2f}",
+            "recent_per_day": f"{recent:.2f}",
+            "recent_days": str(cfg.usage_recent_days),
+        }
+        # The episode starts the day after the last active day before the quiet stretch: a
+        # property of the data, so a tick mid-replay and the user's own return agree on it.
+        before = [d for d, n in state.product_days.items() if n > 0 and d < recent_first]
+        start_day = max(before) + 1 if before else recent_first
+        return Risk("USAGE_DROP", ChurnReason.USAGE_DROP, start_day * DAY_MS, evidence), False
     return None, recent >= cfg.usage_recover_ratio * baseline
 
 
 def api_errors(state: UserState, cfg: TriggerSettings) -> Risk | None:
     if state.api_error_streak < cfg.api_error_streak or state.api_streak_started_ms is None:
         return None
-    evidence = {"failed_calls_in_a_row": str(state.api_error_streak),
-                "last_error_class": state.last_error_class or ""}
+    evidence = {
+        "failed_calls_in_a_row": str(state.api_error_streak),
+        "last_error_class": state.last_error_class or "",
+    }
     return Risk("API_ERRORS", ChurnReason.API_ERRORS, state.api_streak_started_ms, evidence)
 
 
 def unanswered_questions(state: UserState, now_ms: int, cfg: TriggerSettings) -> list[Risk]:
     limit = cfg.question_unanswered_hours * HOUR_MS
     return [
-        Risk(f"QUESTION_UNANSWERED:{post}", ChurnReason.QUESTION_UNANSWERED, asked,
-             {"post_id": post, "hours_unanswered": f"{(now_ms - asked) / HOUR_MS:.1f}"})
+        Risk(
+            f"QUESTION_UNANSWERED:{post}",
+            ChurnReason.QUESTION_UNANSWERED,
+            asked,
+            {"post_id": post, "hours_unanswered": f"{(now_ms - asked) / HOUR_MS:.1f}"},
+        )
         for post, asked in sorted(state.open_questions.items())
         if now_ms - asked >= limit
     ]
@@ -78,12 +91,23 @@ def onboarding_stalled(state: UserState, now_ms: int, cfg: TriggerSettings) -> R
     complete = state.onboarding_total is not None and state.onboarding_step >= state.onboarding_total
     if complete or now_ms - state.signup_ms < cfg.onboarding_days * DAY_MS:
         return None
-    evidence = {"steps_done": str(state.onboarding_step), "steps_total": str(state.onboarding_total or "unknown")}
+    evidence = {
+        "steps_done": str(state.onboarding_step),
+        "steps_total": str(state.onboarding_total or "unknown"),
+    }
     return Risk("ONBOARDING_STALLED", ChurnReason.ONBOARDING_STALLED, state.signup_ms, evidence)
 
 
-def at_risk(state: UserState, now_ms: int, cfg: TriggerSettings) -> tuple[list[Risk], set[str]]:
-    """Every risk open at ``now_ms``, and the episode keys that have recovered."""
+def at_risk(
+    state: UserState, now_ms: int, cfg: TriggerSettings, *, include_cross: bool
+) -> tuple[list[Risk], set[str]]:
+    """Risks open at ``now_ms``, and the episode keys that recovered.
+
+    Everything the user's own state decides is judged on each of their events and on
+    ticks. An unanswered question also depends on other users (an answer arrives as a
+    signal from another partition, a few hops behind), so it is judged on ticks only
+    (``include_cross``), one tick behind the watermark.
+    """
     risks: list[Risk] = []
     recovered: set[str] = set()
     drop, drop_recovered = usage_drop(state, now_ms, cfg)
@@ -91,8 +115,18 @@ def at_risk(state: UserState, now_ms: int, cfg: TriggerSettings) -> tuple[list[R
         risks.append(drop)
     elif drop_recovered:
         recovered.add("USAGE_DROP")
-    for single in (api_errors(state, cfg), member_silent(state, now_ms, cfg), onboarding_stalled(state, now_ms, cfg)):
+    for single in (
+        api_errors(state, cfg),
+        member_silent(state, now_ms, cfg),
+        onboarding_stalled(state, now_ms, cfg),
+    ):
         if single is not None:
             risks.append(single)
-    risks.extend(unanswered_questions(state, now_ms, cfg))
+    if include_cross:
+        risks.extend(unanswered_questions(state, now_ms, cfg))
     return risks, recovered
+
+
+def is_cross(episode_key: str) -> bool:
+    """Episodes judged only with ``include_cross`` (see :func:`at_risk`)."""
+    return episode_key.startswith("QUESTION_UNANSWERED")
