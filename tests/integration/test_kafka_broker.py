@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import time
@@ -10,11 +11,11 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer, Message, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, ConfigResource
+from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 
 from infra.exceptions import ServiceStartError
 from infra.kafka.broker import KafkaBroker
-from tests.fixtures.kafka import TopicFactory
+from tests.fixtures.kafka import TopicFactory, delete_topics, delete_topics_with_prefix, wait_for_leaders
 
 pytestmark = pytest.mark.integration
 
@@ -61,6 +62,21 @@ def test_topic_factory_creates_distinct_topics_with_partitions(
     meta = kafka_admin.list_topics(topic=first, timeout=10).topics[first]
     assert sorted(meta.partitions) == [0, 1, 2]
     assert {p.leader for p in meta.partitions.values()} == {1}
+
+
+def test_unique_prefix_names_the_test_and_its_topics_can_be_cleaned_up(
+    kafka_admin: AdminClient, unique_prefix: str
+) -> None:
+    assert re.fullmatch(r"t-test-unique-prefix-names-[0-9a-f]{8}-", unique_prefix)
+    names = [f"{unique_prefix}a", f"{unique_prefix}b"]
+    other = f"{unique_prefix[:-1]}x"  # shares the start but not the whole prefix
+    for name in [*names, other]:
+        kafka_admin.create_topics([NewTopic(name, num_partitions=1, replication_factor=1)])[name].result(30)
+        wait_for_leaders(kafka_admin, name, 1)
+    assert delete_topics_with_prefix(kafka_admin, unique_prefix) == names
+    left = set(kafka_admin.list_topics(timeout=10).topics)
+    assert other in left and not left & set(names)
+    delete_topics(kafka_admin, [other])
 
 
 def test_messages_come_back_with_their_keys_values_partitions_and_offsets(
