@@ -9,7 +9,7 @@ instead of blocking the sink with an insert that can never succeed.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
@@ -301,6 +301,6 @@ def dead_letter_row(
     }
 
 
-def header_map(headers: list[tuple[str, bytes | None]] | None) -> Mapping[str, str]:
+def header_map(headers: Sequence[tuple[str, bytes | None]] | None) -> Mapping[str, str]:
     """Kafka headers as text (the last value of a repeated header wins)."""
     return {k: (v or b"").decode("utf-8", errors="replace") for k, v in (headers or [])}

@@ -77,15 +77,15 @@ def produce(
     n = 0
     for message in messages:
         key, value = message[0], message[1]
-        headers = message[2] if len(message) > 2 else None  # type: ignore[misc]
-        extra = {"partition": partition} if partition is not None else {}
+        headers = message[2] if len(message) > 2 else None
         producer.produce(
             settings.topics.name(base_topic),
             key=key,
             value=value,
             headers=headers,
+            # -1: the partitioner chooses (librdkafka's RD_KAFKA_PARTITION_UA).
+            partition=-1 if partition is None else partition,
             on_delivery=report,
-            **extra,
         )
         n += 1
     assert producer.flush(30) == 0 and not errors, errors

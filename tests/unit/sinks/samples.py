@@ -95,7 +95,12 @@ def link(n: int = 200) -> models.IdentityLink:
 
 def outputs(n: int = 300) -> list[models.AvroModel]:
     at = T0 + timedelta(minutes=n)
-    source = {"source_event_id": f"e-{n}", "source_occurred_at": at, "source_sent_at": None, "emitted_at": at}
+    source: dict[str, Any] = {
+        "source_event_id": f"e-{n}",
+        "source_occurred_at": at,
+        "source_sent_at": None,
+        "emitted_at": at,
+    }
     return [
         models.EngagementScoreUpdate(
             update_id=f"u-{n}",
