@@ -61,10 +61,14 @@ def run(settings: Settings, max_idle: float | None, no_migrate: bool) -> None:
     logging.getLogger(__name__).info("stopped: %d consumed, rows %s", stats.consumed, dict(stats.rows))
 
 
-def _when(value: str | None) -> datetime | None:
+def _when(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    """An ISO time option; naive times are UTC."""
     if value is None:
         return None
-    parsed = datetime.fromisoformat(value)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not an ISO time (e.g. 2026-03-01T00:00)") from exc
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
@@ -72,8 +76,10 @@ def _when(value: str | None) -> datetime | None:
 @click.option("--id", "ids", multiple=True, help="A dead_letter_id (topic:partition:offset); repeatable.")
 @click.option("--source-topic", default=None, help="Full topic name the messages came from.")
 @click.option("--error-class", default=None, help="e.g. DeserializationError.")
-@click.option("--since", default=None, help="failed_at >= this ISO time (UTC if no zone).")
-@click.option("--until", "until_", default=None, help="failed_at < this ISO time (UTC if no zone).")
+@click.option("--since", default=None, callback=_when, help="failed_at >= this ISO time (UTC if no zone).")
+@click.option(
+    "--until", "until_", default=None, callback=_when, help="failed_at < this ISO time (UTC if no zone)."
+)
 @click.option("--all", "everything", is_flag=True, help="Every dead letter not replayed yet.")
 @click.option("--include-replayed", is_flag=True, help="Replay letters that were replayed before, too.")
 @click.option("--limit", default=10_000, show_default=True)
@@ -84,8 +90,8 @@ def replay_dead_letters(
     ids: tuple[str, ...],
     source_topic: str | None,
     error_class: str | None,
-    since: str | None,
-    until_: str | None,
+    since: datetime | None,
+    until_: datetime | None,
     everything: bool,
     include_replayed: bool,
     limit: int,
@@ -100,8 +106,8 @@ def replay_dead_letters(
         ids=ids,
         source_topic=source_topic,
         error_class=error_class,
-        since=_when(since),
-        until=_when(until_),
+        since=since,
+        until=until_,
         include_replayed=include_replayed,
         everything=everything,
         limit=limit,
