@@ -313,8 +313,11 @@ class Sink:
         self._note_buffered()
 
     # -- progress ---------------------------------------------------------------------
-    def lag(self, timeout: float = 5.0) -> dict[str, int]:
-        """Messages not yet committed (in the warehouse), per assigned ``topic[partition]``."""
+    def lag(self, timeout: float = 5.0, cached: bool = False) -> dict[str, int]:
+        """Messages not yet committed (so not known to be in the warehouse), per ``topic[partition]``.
+
+        ``cached`` uses the high watermarks of the last fetches instead of asking the broker.
+        """
         assignment = self.consumer.assignment()
         if not assignment:
             return {}
@@ -323,9 +326,11 @@ class Sink:
         }
         lag: dict[str, int] = {}
         for tp in assignment:
-            low, high = self.consumer.get_watermark_offsets(tp, timeout=timeout, cached=False)
+            low, high = self.consumer.get_watermark_offsets(tp, timeout=timeout, cached=cached)
+            if high < 0:
+                continue  # nothing fetched yet (cached)
             done = committed.get((tp.topic, tp.partition), -1)
-            lag[f"{tp.topic}[{tp.partition}]"] = high - (done if done >= 0 else low)
+            lag[f"{tp.topic}[{tp.partition}]"] = high - (done if done >= 0 else max(low, 0))
         return lag
 
     def _log_progress(self) -> None:
@@ -334,12 +339,17 @@ class Sink:
             return
         self._last_progress = now
         s = self.stats
+        try:
+            lag: int | str = sum(self.lag(timeout=1.0, cached=True).values())
+        except KafkaException as exc:
+            lag = f"unknown ({exc})"
         log.info(
-            "consumed %d, rows %s, dead-lettered %d, buffered %d%s, insert failures %d",
+            "consumed %d, rows %s, dead-lettered %d, buffered %d%s, insert failures %d, lag %s",
             s.consumed,
             dict(s.rows),
             s.dead_lettered,
             s.buffered,
             " (paused)" if s.paused else "",
             s.insert_failures,
+            lag,
         )
