@@ -48,8 +48,15 @@ def parse_properties(text: str) -> dict[str, str]:
 
 
 def new_cluster_id() -> str:
-    """What ``kafka-storage.sh random-uuid`` prints: 16 random bytes, URL-safe base64, unpadded."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+    """What ``kafka-storage.sh random-uuid`` prints: 16 random bytes, URL-safe base64, unpadded.
+
+    Like Kafka's ``Uuid.randomUuid``, never one starting with "-": the storage tool's argument
+    parser would take it for an option (one start in 64 failed that way).
+    """
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 def formatted_cluster_id(data_dir: Path) -> str | None:

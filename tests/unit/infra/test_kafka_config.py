@@ -157,3 +157,16 @@ def test_cli_pid_file_counts_only_a_live_broker(tmp_path: Path) -> None:
     # This test process is alive but is no broker: a reused pid must not be signalled.
     (tmp_path / "broker.pid").write_text(f"{os.getpid()}\n")
     assert running_pid(tmp_path) is None
+
+
+def test_cluster_ids_never_start_with_a_dash(monkeypatch: pytest.MonkeyPatch) -> None:
+    import uuid as uuid_module
+
+    from infra.kafka import config
+
+    # 0xf8 0x... encodes to a leading "-" in URL-safe base64; the next draw does not.
+    draws = iter([uuid_module.UUID(bytes=b"\xf8" + b"\x00" * 15), uuid_module.UUID(int=1)])
+    monkeypatch.setattr(config.uuid, "uuid4", lambda: next(draws))
+    cluster_id = config.new_cluster_id()
+    assert not cluster_id.startswith("-")
+    assert cluster_id == "AAAAAAAAAAAAAAAAAAAAAQ"
