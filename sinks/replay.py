@@ -77,11 +77,11 @@ class ReplayResult:
 
 
 def select_dead_letters(client: Any, selection: ReplaySelection) -> list[Row]:
-    """The selected dead letters (deduplicated), oldest failure first, key and value as bytes."""
+    """The selected dead letters (deduplicated), in their original order, key and value as bytes."""
     where, params = selection.where()
     result = client.query(
         f"SELECT {', '.join(_SELECT_COLUMNS)} FROM dead_letters FINAL WHERE {where} "
-        f"ORDER BY failed_at, dead_letter_id LIMIT {int(selection.limit)}",
+        f"ORDER BY source_topic, source_partition, source_offset LIMIT {int(selection.limit)}",
         parameters=params,
         column_formats={"key": "bytes", "value": "bytes"},
     )
