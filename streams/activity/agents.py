@@ -35,6 +35,7 @@ from streams.timeconv import from_ms, to_ms
 
 USER_TABLE = "users"
 WATERMARK_TABLE = "watermarks"
+WATERMARK_STEP_MS = 60_000
 
 
 def partition_of(key: str, partitions: int) -> int:
@@ -68,9 +69,11 @@ def register(
     join_topics = (join.product_by_user.get_topic_name(), join.community_by_user.get_topic_name())
 
     def advance_watermark(topic: str, partition: int, occurred_ms: int) -> None:
+        # Minute steps: absence rules work in hours and days, and every write is a
+        # changelog message, so writing per event would double the join's output.
         key = f"{partition}:{topic}"
         current = watermarks.get(key)
-        if current is None or occurred_ms > current:
+        if current is None or occurred_ms >= current + WATERMARK_STEP_MS:
             watermarks[key] = occurred_ms
 
     def partition_watermark(partition: int) -> int | None:
