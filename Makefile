@@ -54,8 +54,9 @@ check: lint typecheck test ## What CI runs: lint, types, then every test
 schemas-check: $(STAMP) ## Check every schema against its released versions (BACKWARD_TRANSITIVE)
 	$(VENV)/bin/orbitstream schemas check
 
-bench: setup ## Run the benchmarks in bench/ and record their figures
+bench: setup ## Run the benchmarks in bench/ and record their figures (several minutes)
 	$(PY) -m bench.producer_throughput
+	$(PY) -m bench.stream_latency
 
 clean: ## Remove the venv, fetched jars and local data
 	rm -rf $(VENV) $(KAFKA_LIBS) infra/kafka/target var .pytest_cache .mypy_cache .ruff_cache
