@@ -1,0 +1,187 @@
+"""Send -> score latency and the rate one stream worker sustains, on the real broker.
+
+    python -m bench.stream_latency [--rates 1000 5000] [--seconds 60] [--store rocksdb://]
+
+Starts a local broker (and the embedded warehouse the stack brings), one stream worker,
+drives the synthetic workload through the producer SDK at each rate for the given time,
+and reads engagement-scores back. Latency is measured two ways: the worker's own
+``emitted_at - source_sent_at`` and the reader's receive time - ``source_sent_at``
+(both wall clocks of this one machine). A rate is sustained when the worker emitted a
+score for at least 99% of the events within 5 s after sending stopped. Figures are
+printed and recorded in bench/results/stream_latency.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import tempfile
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka import Consumer
+from rich.console import Console
+from rich.table import Table
+
+from infra.settings import Settings
+from infra.stack import LocalStack, wait_for_group
+from producers.sdk import EventProducer
+from producers.workload import WorkloadConfig, generate, paced
+from schemas.catalog import SchemaCatalog
+from schemas.serde import AvroSerde
+from schemas.topics import ENGAGEMENT_SCORES
+
+RESULTS = Path(__file__).parent / "results" / "stream_latency.json"
+
+
+def quantiles(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {"p50": 0.0, "p95": 0.0, "p99": 0.0, "max": 0.0, "n": 0}
+    ordered = sorted(values)
+    cuts = statistics.quantiles(ordered, n=100, method="inclusive")
+    return {"p50": cuts[49], "p95": cuts[94], "p99": cuts[98], "max": ordered[-1], "n": len(ordered)}
+
+
+class ScoreReader(threading.Thread):
+    """Reads engagement-scores as they come, recording both latencies per score."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(daemon=True)
+        self.serde = AvroSerde(SchemaCatalog.load())
+        self.consumer = Consumer(
+            {
+                **settings.kafka.confluent_config(),
+                "group.id": f"bench-{uuid.uuid4()}",
+                "auto.offset.reset": "latest",
+                "fetch.wait.max.ms": 5,
+            }
+        )
+        self.consumer.subscribe([settings.topics.name(ENGAGEMENT_SCORES)])
+        self.worker_ms: list[float] = []
+        self.reader_ms: list[float] = []
+        self.stop_flag = threading.Event()
+        self.lock = threading.Lock()
+
+    def run(self) -> None:
+        while not self.stop_flag.is_set():
+            msg = self.consumer.poll(0.05)
+            if msg is None or msg.error():
+                continue
+            received = datetime.now(UTC)
+            score: Any = self.serde.decode(msg.value(), topic=msg.topic() or "")
+            if score.source_sent_at is None:
+                continue
+            with self.lock:
+                self.worker_ms.append((score.emitted_at - score.source_sent_at).total_seconds() * 1000)
+                self.reader_ms.append((received - score.source_sent_at).total_seconds() * 1000)
+        self.consumer.close()
+
+    def take(self) -> tuple[list[float], list[float]]:
+        with self.lock:
+            worker, reader = self.worker_ms, self.reader_ms
+            self.worker_ms, self.reader_ms = [], []
+        return worker, reader
+
+    def count(self) -> int:
+        with self.lock:
+            return len(self.worker_ms)
+
+
+def run_rate(settings: Settings, reader: ScoreReader, rate: int, seconds: int, seed: int) -> dict[str, Any]:
+    wanted = rate * seconds
+    users = max(200, rate // 5)
+    events: list[Any] = []
+    for event in generate(WorkloadConfig(users=users, days=60, seed=seed)):
+        if type(event).__name__ != "IdentityLink":
+            events.append(event)
+        if len(events) >= wanted:
+            break
+    reader.take()
+    started = time.perf_counter()
+    with EventProducer(settings, source="bench") as producer:
+        for event in paced(events, rate):
+            producer.send(event)
+    send_seconds = time.perf_counter() - started
+    deadline = time.monotonic() + 5
+    while reader.count() < len(events) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    caught_up = reader.count()
+    deadline = time.monotonic() + 60  # drain the backlog to measure what was queued
+    while reader.count() < len(events) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    drained_seconds = time.perf_counter() - started
+    worker, seen = reader.take()
+    return {
+        "rate": rate,
+        "events": len(events),
+        "send_seconds": round(send_seconds, 2),
+        "scores_within_5s_of_sending": caught_up,
+        "sustained": caught_up >= 0.99 * len(events),
+        "worker_throughput_eps": round(len(worker) / drained_seconds, 1),
+        "worker_emit_ms": quantiles(worker),
+        "reader_receive_ms": quantiles(seen),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rates", type=int, nargs="+", default=[1000, 5000])
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--store", default="rocksdb://")
+    parser.add_argument("--partitions", type=int, default=4)
+    args = parser.parse_args()
+    console = Console()
+    base = Settings(topics={"partitions": args.partitions}, worker={"store": args.store})
+    results: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="bench-stream-") as tmp, LocalStack(Path(tmp), base) as stack:
+        s = stack.settings
+        worker = stack.worker()
+        wait_for_group(s, s.topics.name(s.worker.app_id), 1, [worker])
+        reader = ScoreReader(s)
+        reader.start()
+        time.sleep(2)
+        for i, rate in enumerate(args.rates):
+            console.print(f"driving {rate} events/s for {args.seconds}s ...")
+            results.append(run_rate(s, reader, rate, args.seconds, seed=100 + i))
+        reader.stop_flag.set()
+    table = Table(title=f"send -> score latency, one worker ({args.store}, {args.partitions} partitions)")
+    for col in ("rate", "sustained", "worker eps", "p50 ms", "p95 ms", "p99 ms", "max ms"):
+        table.add_column(col, justify="right")
+    for r in results:
+        q = r["reader_receive_ms"]
+        table.add_row(
+            str(r["rate"]),
+            "yes" if r["sustained"] else "no",
+            f"{r['worker_throughput_eps']:.0f}",
+            *(f"{q[k]:.1f}" for k in ("p50", "p95", "p99", "max")),
+        )
+    console.print(table)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(
+        json.dumps(
+            {
+                "benchmark": "stream_latency",
+                "recorded_at": datetime.now(UTC).isoformat(),
+                "machine": {"platform": platform.platform(), "python": platform.python_version()},
+                "store": args.store,
+                "partitions": args.partitions,
+                "seconds_per_rate": args.seconds,
+                "results": results,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    console.print(f"recorded in {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
