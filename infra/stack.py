@@ -32,10 +32,15 @@ def with_services(settings: Settings, bootstrap: str, warehouse_port: int) -> Se
     )
 
 
-def start_worker(settings: Settings, workdir: Path, name: str = "worker-1") -> ManagedProcess:
-    """A stream worker process (``python -m streams worker``) with its own state dir."""
-    # Each worker its own free web port: Faust binds one even when the web UI is off.
-    worker = settings.worker.model_copy(update={"data_dir": workdir / name, "web_port": free_port()})
+def start_worker(
+    settings: Settings, workdir: Path, name: str = "worker-1", web_port: int | None = None
+) -> ManagedProcess:
+    """A stream worker process (``python -m streams worker``) with its own state dir.
+
+    Each worker gets its own web port (``/health/``): Faust binds one even with the UI off.
+    """
+    port = web_port or free_port()
+    worker = settings.worker.model_copy(update={"data_dir": workdir / name, "web_port": port})
     env = to_environment(settings.model_copy(update={"worker": worker}))
     return ManagedProcess.python_module(
         name, "streams", ["worker", "--loglevel", "info"], workdir / f"{name}.log", env

@@ -115,3 +115,8 @@ def test_garbage_and_wrong_schema_go_to_dead_letters_and_the_worker_keeps_going(
     [resolved] = pipeline.read(PRODUCT_BY_USER, expect=1)
     assert resolved.value.event_id == good.event_id
     assert all(w.alive() for w in pipeline.workers)
+    health = pipeline.health()
+    assert health["status"] == 200 and health["healthy"] is True
+    assert health["agents"]["resolve-product"]["dead_lettered"] == 2
+    assert health["agents"]["resolve-product"]["processed"] == 1
+    assert health["agents"]["resolve-product"]["alive"] is True
