@@ -23,7 +23,7 @@ from aiokafka.partitioner import murmur2
 from schemas.models import AnswerAccepted, ApiCall, Event
 from schemas.topics import CHURN_TRIGGERS, ENGAGEMENT_SCORES
 from streams.activity.process import StepResult, apply_event, apply_interaction, check_absence
-from streams.activity.state import UserState
+from streams.activity.state import HOUR_MS, UserState
 from streams.channels import avro_topic
 from streams.context import StreamContext
 from streams.errors import DeadLetters, run_guarded
@@ -163,13 +163,16 @@ def register(
             if previous is None:
                 return
             now = from_ms(previous)
+            hour = previous // HOUR_MS
             for canonical_id in users_on(partition):
-                state = load(canonical_id)
-                if state is None:
+                stored = users.get(canonical_id)
+                # Absence rules work in hours and days: judge each user once per event-time
+                # hour, deciding on the stored dict before paying for parsing it.
+                if stored is None or stored.get("absence_checked_hour", -1) >= hour:
                     continue
-                result = check_absence(state, now, cfg, emitted_at=ctx.clock())
-                if result.triggers or result.state != state:
-                    users[canonical_id] = result.state.model_dump(mode="json")
+                result = check_absence(UserState.model_validate(stored), now, cfg, emitted_at=ctx.clock())
+                checked = result.state.model_copy(update={"absence_checked_hour": hour})
+                users[canonical_id] = checked.model_dump(mode="json")
                 await publish(canonical_id, result)
 
     async def run_join(stream: Any) -> None:
