@@ -37,9 +37,9 @@ class KafkaSettings(_Section):
     schema_registry_url: str | None = None
     schema_registry_basic_auth: SecretStr | None = None
 
-    def confluent_config(self) -> dict[str, str]:
+    def confluent_config(self) -> dict[str, str | int | float | bool]:
         """Connection properties in librdkafka's vocabulary."""
-        conf: dict[str, str] = {
+        conf: dict[str, str | int | float | bool] = {
             "bootstrap.servers": self.bootstrap_servers,
             "security.protocol": self.security_protocol,
         }
@@ -129,20 +129,43 @@ class WorkerSettings(_Section):
 
 
 def _product_weights() -> dict[str, float]:
-    return {"SessionStarted": 1.0, "FeatureUsed": 2.0, "ApiCall": 1.0, "PlanChanged": 3.0,
-            "SupportTicketOpened": 0.5, "SupportTicketClosed": 0.0}
+    return {
+        "SessionStarted": 1.0,
+        "FeatureUsed": 2.0,
+        "ApiCall": 1.0,
+        "PlanChanged": 3.0,
+        "SupportTicketOpened": 0.5,
+        "SupportTicketClosed": 0.0,
+    }
 
 
 def _community_weights() -> dict[str, float]:
-    return {"MemberJoined": 1.0, "PostCreated": 3.0, "ReplyCreated": 4.0, "AnswerAccepted": 8.0,
-            "ReactionAdded": 1.0, "Mention": 2.0, "EventAttended": 4.0, "OnboardingStepCompleted": 1.0,
-            "QuestionTagged": 0.0}
+    return {
+        "MemberJoined": 1.0,
+        "PostCreated": 3.0,
+        "ReplyCreated": 4.0,
+        "AnswerAccepted": 8.0,
+        "ReactionAdded": 1.0,
+        "Mention": 2.0,
+        "EventAttended": 4.0,
+        "OnboardingStepCompleted": 1.0,
+        "QuestionTagged": 0.0,
+    }
 
 
 def _orbit_activity_weights() -> dict[str, int]:
     # Orbit Model activity weights, 1 (light touch) to 12 (major contribution).
-    return {"MemberJoined": 1, "ReactionAdded": 1, "QuestionTagged": 1, "OnboardingStepCompleted": 1,
-            "Mention": 2, "PostCreated": 3, "EventAttended": 4, "ReplyCreated": 5, "AnswerAccepted": 8}
+    return {
+        "MemberJoined": 1,
+        "ReactionAdded": 1,
+        "QuestionTagged": 1,
+        "OnboardingStepCompleted": 1,
+        "Mention": 2,
+        "PostCreated": 3,
+        "EventAttended": 4,
+        "ReplyCreated": 5,
+        "AnswerAccepted": 8,
+    }
 
 
 class ScoringSettings(_Section):
@@ -162,10 +185,16 @@ class OrbitSettings(_Section):
     weight_thresholds: tuple[int, int, int] = (8, 5, 3)
     weight_window_days: int = Field(default=30, ge=1)
     # Presence milestones (active days, window days) reaching levels 1, 2, 3.
-    presence_milestones: tuple[tuple[int, int], tuple[int, int], tuple[int, int]] = ((30, 90), (7, 30), (2, 7))
+    presence_milestones: tuple[tuple[int, int], tuple[int, int], tuple[int, int]] = (
+        (30, 90),
+        (7, 30),
+        (2, 7),
+    )
     downgrade_hold_days: float = Field(default=14, ge=0, description="A level only drops after this long.")
     reach_half_life_days: float = Field(default=30, gt=0)
-    indirect_reach_weight: float = Field(default=0.25, ge=0, description="Reactions count for less than replies.")
+    indirect_reach_weight: float = Field(
+        default=0.25, ge=0, description="Reactions count for less than replies."
+    )
 
 
 class TriggerSettings(_Section):
@@ -173,13 +202,19 @@ class TriggerSettings(_Section):
 
     usage_recent_days: int = Field(default=3, ge=1, description="Recent window compared to the baseline.")
     usage_baseline_days: int = Field(default=14, ge=1, description="Baseline window before the recent one.")
-    usage_min_baseline_per_day: float = Field(default=1.0, gt=0, description="Too little use to judge below this.")
+    usage_min_baseline_per_day: float = Field(
+        default=1.0, gt=0, description="Too little use to judge below this."
+    )
     usage_drop_ratio: float = Field(default=0.3, gt=0, lt=1, description="Fire below this share of baseline.")
-    usage_recover_ratio: float = Field(default=0.6, gt=0, le=1, description="Re-arm at this share of baseline.")
+    usage_recover_ratio: float = Field(
+        default=0.6, gt=0, le=1, description="Re-arm at this share of baseline."
+    )
     api_error_streak: int = Field(default=3, ge=1, description="Failed calls in a row with no success.")
     question_unanswered_hours: float = Field(default=48, gt=0)
     silence_days: float = Field(default=14, gt=0, description="An active member silent this long.")
-    silence_min_active_days: int = Field(default=3, ge=1, description="Active days (in 30) that make 'active'.")
+    silence_min_active_days: int = Field(
+        default=3, ge=1, description="Active days (in 30) that make 'active'."
+    )
     onboarding_days: float = Field(default=7, gt=0, description="Onboarding due within this after signup.")
 
 

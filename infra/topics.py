@@ -16,7 +16,11 @@ class TopicCreationError(OrbitstreamError):
 
 
 def ensure_topics(
-    kafka: KafkaSettings, names: Iterable[str], partitions: int, replication_factor: int = 1, timeout: float = 30
+    kafka: KafkaSettings,
+    names: Iterable[str],
+    partitions: int,
+    replication_factor: int = 1,
+    timeout: float = 30,
 ) -> list[str]:
     """Create the topics that don't exist yet; return the names created."""
     admin = AdminClient(kafka.confluent_config())

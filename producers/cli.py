@@ -13,7 +13,9 @@ from infra.settings import Settings
 @click.option("--users", default=200, show_default=True)
 @click.option("--days", default=28, show_default=True)
 @click.option("--seed", default=7, show_default=True)
-@click.option("--rate", default=0.0, show_default=True, help="Events per second; 0 sends as fast as possible.")
+@click.option(
+    "--rate", default=0.0, show_default=True, help="Events per second; 0 sends as fast as possible."
+)
 @click.option("--source", default="workload", show_default=True, help="Service name stamped on events.")
 @click.pass_obj
 def produce(settings: Settings, users: int, days: int, seed: int, rate: float, source: str) -> None:

@@ -93,7 +93,10 @@ class EventProducer:
         return self.settings.topics.name(base_topic_for(type(event)))
 
     def send(
-        self, event: Event, *, on_delivery: Callable[[DeliveryReport | None, DeliveryError | None], None] | None = None
+        self,
+        event: Event,
+        *,
+        on_delivery: Callable[[DeliveryReport | None, DeliveryError | None], None] | None = None,
     ) -> Future[DeliveryReport]:
         """Validate, stamp, encode and enqueue ``event``; the future resolves on delivery."""
         if self._closed.is_set():
@@ -103,7 +106,10 @@ class EventProducer:
         # Already validated at construction; model_copy skips re-validating on the hot path.
         now = datetime.now(UTC)
         stamped = event.model_copy(
-            update={"sent_at": now.replace(microsecond=now.microsecond // 1000 * 1000), "source": event.source or self.source}
+            update={
+                "sent_at": now.replace(microsecond=now.microsecond // 1000 * 1000),
+                "source": event.source or self.source,
+            }
         )
         topic = self.topic_for(stamped)
         key = message_key(stamped)
@@ -117,7 +123,7 @@ class EventProducer:
                 if on_delivery is not None:
                     on_delivery(None, error)
                 return
-            report = DeliveryReport(topic, msg.partition(), msg.offset(), key)
+            report = DeliveryReport(topic, msg.partition() or 0, msg.offset() or 0, key)
             future.set_result(report)
             if on_delivery is not None:
                 on_delivery(report, None)

@@ -73,13 +73,26 @@ def _signup(d: _Day, p: Persona) -> None:
     product, email = d.ident("product", p.product_id), d.ident("email", p.email)
     when = d.at(9 + p.index % 8)
     d.link(product, email, when)
-    d.emit("PlanChanged", product, when + timedelta(seconds=1), "product-backend", change="SIGNUP", to_plan="free")
+    d.emit(
+        "PlanChanged",
+        product,
+        when + timedelta(seconds=1),
+        "product-backend",
+        change="SIGNUP",
+        to_plan="free",
+    )
     if p.sso:
         d.link(email, d.ident("sso", p.sso), when + timedelta(minutes=5))
     if p.is_member:
         who = d.ident("github", p.github) if p.github else email
-        d.emit("MemberJoined", who, when + timedelta(hours=2), "forum", community="forum",
-               is_teammate=p.kind is Kind.TEAMMATE)
+        d.emit(
+            "MemberJoined",
+            who,
+            when + timedelta(hours=2),
+            "forum",
+            community="forum",
+            is_teammate=p.kind is Kind.TEAMMATE,
+        )
         if p.github:  # connected later: some community activity arrives before the link
             d.link(email, who, when + timedelta(hours=26))
 
@@ -91,20 +104,39 @@ def _product_day(d: _Day, p: Persona, n: int, state: dict[str, Any]) -> None:
         when = d.at()
         roll = rng.random()
         if roll < 0.25:
-            d.emit("SessionStarted", product, when, "product-backend", session_id=f"s{rng.getrandbits(32):x}",
-                   platform=rng.choice(["web", "web", "desktop", "api"]))
+            d.emit(
+                "SessionStarted",
+                product,
+                when,
+                "product-backend",
+                session_id=f"s{rng.getrandbits(32):x}",
+                platform=rng.choice(["web", "web", "desktop", "api"]),
+            )
         elif roll < 0.6:
             first_value = not state.setdefault("valued", set()).__contains__(p.index) and rng.random() < 0.3
             if first_value:
                 state["valued"].add(p.index)
-            d.emit("FeatureUsed", product, when, "product-backend",
-                   feature=rng.choice(["dashboards", "alerts", "exports", "workflows"]), is_key_feature=first_value)
+            d.emit(
+                "FeatureUsed",
+                product,
+                when,
+                "product-backend",
+                feature=rng.choice(["dashboards", "alerts", "exports", "workflows"]),
+                is_key_feature=first_value,
+            )
         else:
             failed = rng.random() < d.cfg.api_error_rate * (3 if p.kind is Kind.CHURNER else 1)
             error = rng.choice(d.cfg.error_classes) if failed else None
-            d.emit("ApiCall", product, when, "api-gateway", endpoint=rng.choice(["/v1/events", "/v1/users"]),
-                   status_code=rng.choice([401, 429, 500]) if failed else 200, error_class=error,
-                   latency_ms=rng.randint(5, 400))
+            d.emit(
+                "ApiCall",
+                product,
+                when,
+                "api-gateway",
+                endpoint=rng.choice(["/v1/events", "/v1/users"]),
+                status_code=rng.choice([401, 429, 500]) if failed else 200,
+                error_class=error,
+                latency_ms=rng.randint(5, 400),
+            )
             if error:
                 state.setdefault("errors", []).append((p, error, when))
 
@@ -120,11 +152,25 @@ def _community_day(d: _Day, p: Persona, members: list[Persona], state: dict[str,
         roll = rng.random()
         when = d.at()
         if roll < 0.4:
-            d.emit("ReplyCreated", who, when, "forum", reply_id=f"r{rng.getrandbits(40):x}",
-                   post_id=f"p{rng.getrandbits(40):x}", post_author=other_id)
+            d.emit(
+                "ReplyCreated",
+                who,
+                when,
+                "forum",
+                reply_id=f"r{rng.getrandbits(40):x}",
+                post_id=f"p{rng.getrandbits(40):x}",
+                post_author=other_id,
+            )
         elif roll < 0.7:
-            d.emit("ReactionAdded", who, when, "forum", post_id=f"p{rng.getrandbits(40):x}", reaction="+1",
-                   target_author=other_id)
+            d.emit(
+                "ReactionAdded",
+                who,
+                when,
+                "forum",
+                post_id=f"p{rng.getrandbits(40):x}",
+                reaction="+1",
+                target_author=other_id,
+            )
         elif roll < 0.85:
             d.emit("Mention", who, when, "discord", post_id=f"p{rng.getrandbits(40):x}", mentioned=other_id)
         else:
@@ -136,8 +182,15 @@ def _onboarding(d: _Day, p: Persona) -> None:
     done_by_day = steps if p.finishes_onboarding else steps // 2
     step = d.day - p.signup_day + 1
     if 1 <= step <= done_by_day:
-        d.emit("OnboardingStepCompleted", d.ident("product", p.product_id), d.at(10), "product-backend",
-               step=f"step-{step}", step_index=step, total_steps=steps)
+        d.emit(
+            "OnboardingStepCompleted",
+            d.ident("product", p.product_id),
+            d.at(10),
+            "product-backend",
+            step=f"step-{step}",
+            step_index=step,
+            total_steps=steps,
+        )
 
 
 def _questions(d: _Day, state: dict[str, Any], members: list[Persona]) -> None:
@@ -150,30 +203,67 @@ def _questions(d: _Day, state: dict[str, Any], members: list[Persona]) -> None:
         if not p.is_member:
             ticket = f"t{rng.getrandbits(32):x}"
             product = d.ident("product", p.product_id)
-            d.emit("SupportTicketOpened", product, when + timedelta(minutes=20), "helpdesk", ticket_id=ticket,
-                   subject=f"API error {error}", topic=error)
-            d.emit("SupportTicketClosed", product, when + timedelta(hours=20), "helpdesk", ticket_id=ticket,
-                   resolution="resolved")
+            d.emit(
+                "SupportTicketOpened",
+                product,
+                when + timedelta(minutes=20),
+                "helpdesk",
+                ticket_id=ticket,
+                subject=f"API error {error}",
+                topic=error,
+            )
+            d.emit(
+                "SupportTicketClosed",
+                product,
+                when + timedelta(hours=20),
+                "helpdesk",
+                ticket_id=ticket,
+                resolution="resolved",
+            )
             continue
         asker = d.ident("email", p.email)
         post = f"q{rng.getrandbits(40):x}"
-        d.emit("PostCreated", asker, when + timedelta(minutes=10), "forum", post_id=post, channel="help",
-               title=f"Getting {error}", is_question=True, tags=[error])
+        d.emit(
+            "PostCreated",
+            asker,
+            when + timedelta(minutes=10),
+            "forum",
+            post_id=post,
+            channel="help",
+            title=f"Getting {error}",
+            is_question=True,
+            tags=[error],
+        )
         d.emit("QuestionTagged", asker, when + timedelta(minutes=11), "forum", post_id=post, tags=[error])
         answerer = rng.choice(helpers)
         if answerer is p or rng.random() > d.cfg.answer_rate:
             continue  # unanswered
         answerer_id = d.ident("email", answerer.email)
         reply = f"r{rng.getrandbits(40):x}"
-        d.emit("ReplyCreated", answerer_id, when + timedelta(hours=2), "forum", reply_id=reply, post_id=post,
-               post_author=asker)
-        d.emit("AnswerAccepted", answerer_id, when + timedelta(hours=3), "forum", post_id=post, reply_id=reply,
-               asker=asker, tags=[error])
+        d.emit(
+            "ReplyCreated",
+            answerer_id,
+            when + timedelta(hours=2),
+            "forum",
+            reply_id=reply,
+            post_id=post,
+            post_author=asker,
+        )
+        d.emit(
+            "AnswerAccepted",
+            answerer_id,
+            when + timedelta(hours=3),
+            "forum",
+            post_id=post,
+            reply_id=reply,
+            asker=asker,
+            tags=[error],
+        )
 
 
 def generate(cfg: WorkloadConfig) -> Iterator[models.Event]:
     """Every event of the simulated period, in occurred_at order."""
-    rng = random.Random(cfg.seed)
+    rng = random.Random(cfg.seed)  # noqa: S311 - simulation, seeded for repeatability
     people = build_population(cfg, rng)
     members = [p for p in people if p.is_member]
     state: dict[str, Any] = {}

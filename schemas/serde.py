@@ -119,6 +119,8 @@ class AvroSerde:
         if buf.tell() != len(body):
             raise fail(f"{name} body has {len(body) - buf.tell()} trailing bytes")
         try:
+            if not isinstance(record, dict):
+                raise fail(f"{name} decoded to {type(record).__name__}, not a record")
             return model_for(name).from_avro(record)
         except ValidationError as exc:
             raise fail(f"{name} is invalid: {_validation_summary(exc)}") from exc

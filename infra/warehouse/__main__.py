@@ -30,8 +30,10 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
-    print(f"serving ClickHouse HTTP on http://{args.host}:{server.server_address[1]} from {args.data_dir}",
-          flush=True)
+    print(
+        f"serving ClickHouse HTTP on http://{args.host}:{server.server_address[1]} from {args.data_dir}",
+        flush=True,
+    )
     server.serve_forever(poll_interval=0.2)
     server.server_close()
     return 0

@@ -66,7 +66,9 @@ class ChdbEngine:
         try:
             if request.database:
                 if not _IDENTIFIER.match(request.database):
-                    raise EngineError(f"Code: 81. DB::Exception: Database {request.database!r} does not exist.")
+                    raise EngineError(
+                        f"Code: 81. DB::Exception: Database {request.database!r} does not exist."
+                    )
                 self._run(f"USE {request.database}")
             for name, value in request.settings.items():
                 if not _IDENTIFIER.match(name):
@@ -108,8 +110,10 @@ class ChdbEngine:
         table, columns = match.group(1), match.group(2)
         described = self._with_context(request, f"DESCRIBE TABLE {table}", "TabSeparated").decode()
         types = dict(line.split("\t")[:2] for line in described.splitlines() if line)
-        names = [c.strip().strip("`\"") for c in columns.split(",")] if columns else list(types)
+        names = [c.strip().strip('`"') for c in columns.split(",")] if columns else list(types)
         try:
             return ", '" + ", ".join(f"`{n}` {types[n]}" for n in names).replace("'", "\\'") + "'"
         except KeyError as exc:
-            raise EngineError(f"Code: 16. DB::Exception: No such column {exc.args[0]} in table {table}.") from exc
+            raise EngineError(
+                f"Code: 16. DB::Exception: No such column {exc.args[0]} in table {table}."
+            ) from exc

@@ -33,7 +33,15 @@ class EmbeddedWarehouse:
         self._proc = ManagedProcess.python_module(
             "warehouse",
             "infra.warehouse",
-            ["serve", "--data-dir", str(self.data_dir / "data"), "--host", self.host, "--port", str(self.port)],
+            [
+                "serve",
+                "--data-dir",
+                str(self.data_dir / "data"),
+                "--host",
+                self.host,
+                "--port",
+                str(self.port),
+            ],
             self.data_dir / "warehouse.log",
         ).start()
         deadline = time.monotonic() + timeout
@@ -51,7 +59,9 @@ class EmbeddedWarehouse:
     def client(self, database: str | None = None, **kwargs: Any) -> Any:
         """A clickhouse-connect client, exactly as against clickhouse-server."""
         kwargs.setdefault("compress", False)
-        return clickhouse_connect.get_client(host=self.host, port=self.port, database=database or "default", **kwargs)
+        return clickhouse_connect.get_client(
+            host=self.host, port=self.port, database=database or "default", **kwargs
+        )
 
     def alive(self) -> bool:
         return self._proc is not None and self._proc.alive()

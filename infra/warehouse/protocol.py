@@ -84,13 +84,13 @@ def decompress(body: bytes, encoding: str | None) -> bytes:
             return data
         if enc == "zstd":
             try:
-                from compression import zstd  # type: ignore[import-not-found]
+                from compression import zstd
             except ImportError:
-                from backports import zstd  # type: ignore[import-not-found,no-redef]
+                from backports import zstd
             data = zstd.decompress(body)
             return data
         if enc == "br":
-            import brotli  # type: ignore[import-not-found]
+            import brotli
 
             data = brotli.decompress(body)
             return data
@@ -109,9 +109,7 @@ def parse(
     body = decompress(body, headers.get("Content-Encoding"))
     head = params.get("query", "")
     database = params.get("database") or headers.get("X-ClickHouse-Database") or None
-    settings = {
-        k: v for k, v in params.items() if k not in HTTP_ONLY and not k.startswith("param_")
-    }
+    settings = {k: v for k, v in params.items() if k not in HTTP_ONLY and not k.startswith("param_")}
     bound = {k.removeprefix("param_"): v for k, v in params.items() if k.startswith("param_")}
     fmt = params.get("default_format") or headers.get("X-ClickHouse-Format") or default_format
 
@@ -122,8 +120,13 @@ def parse(
         if match is not None:
             header_bytes = len(match.group(0).encode("utf-8"))
             request = QueryRequest(sql="", fmt=fmt, database=database, settings=settings, params=bound)
-            return ParsedRequest(request, match.group("target"), match.group("fmt"), body[header_bytes:],
-                                 params.get("query_id"))
+            return ParsedRequest(
+                request,
+                match.group("target"),
+                match.group("fmt"),
+                body[header_bytes:],
+                params.get("query_id"),
+            )
         try:
             text_head = body.decode("utf-8")
         except UnicodeDecodeError as exc:

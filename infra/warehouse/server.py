@@ -46,8 +46,11 @@ class WarehouseHandler(BaseHTTPRequestHandler):
         self._send(
             _STATUS.get(code, 500),
             (text.rstrip() + "\n").encode(),
-            {"Content-Type": "text/plain; charset=UTF-8", "X-ClickHouse-Exception-Code": str(code),
-             "X-ClickHouse-Query-Id": query_id},
+            {
+                "Content-Type": "text/plain; charset=UTF-8",
+                "X-ClickHouse-Exception-Code": str(code),
+                "X-ClickHouse-Query-Id": query_id,
+            },
         )
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib naming
@@ -122,16 +125,27 @@ class WarehouseHandler(BaseHTTPRequestHandler):
             log.exception("internal error")
             self._error(1001, f"{type(exc).__name__}: {exc}", query_id)
             return
-        summary = {"read_rows": "0", "read_bytes": "0", "written_rows": "0", "written_bytes": "0",
-                   "total_rows_to_read": "0", "result_rows": "0", "result_bytes": str(len(result)),
-                   "elapsed_ns": str(time.perf_counter_ns() - started)}
+        summary = {
+            "read_rows": "0",
+            "read_bytes": "0",
+            "written_rows": "0",
+            "written_bytes": "0",
+            "total_rows_to_read": "0",
+            "result_rows": "0",
+            "result_bytes": str(len(result)),
+            "elapsed_ns": str(time.perf_counter_ns() - started),
+        }
         self._send(
             200,
             result,
-            {"Content-Type": "application/octet-stream" if fmt in ("Native", "Arrow", "ArrowStream", "Parquet")
-             else "text/plain; charset=UTF-8",
-             "X-ClickHouse-Query-Id": query_id, "X-ClickHouse-Format": fmt,
-             "X-ClickHouse-Summary": json.dumps(summary)},
+            {
+                "Content-Type": "application/octet-stream"
+                if fmt in ("Native", "Arrow", "ArrowStream", "Parquet")
+                else "text/plain; charset=UTF-8",
+                "X-ClickHouse-Query-Id": query_id,
+                "X-ClickHouse-Format": fmt,
+                "X-ClickHouse-Summary": json.dumps(summary),
+            },
         )
 
 

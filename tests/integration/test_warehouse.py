@@ -142,14 +142,18 @@ def test_bad_requests_get_clickhouse_errors_and_the_server_keeps_serving(
 
 def test_text_format_inserts_in_the_body(warehouse: EmbeddedWarehouse, ch_client, ch_database: str) -> None:
     ch_client.command("CREATE TABLE kv (k String, v UInt32) ENGINE = MergeTree ORDER BY k")
-    status, _, _ = _post(f"{warehouse.url}/?database={ch_database}", b"INSERT INTO kv FORMAT TabSeparated\na\t1\nb\t2\n")
+    status, _, _ = _post(
+        f"{warehouse.url}/?database={ch_database}", b"INSERT INTO kv FORMAT TabSeparated\na\t1\nb\t2\n"
+    )
     assert status == 200
     status, _, _ = _post(
         f"{warehouse.url}/?database={ch_database}&query=INSERT%20INTO%20kv%20FORMAT%20JSONEachRow",
         b'{"k": "c", "v": 3}\n',
     )
     assert status == 200
-    status, _, body = _post(f"{warehouse.url}/?database={ch_database}", b"SELECT k, v FROM kv ORDER BY k FORMAT CSV")
+    status, _, body = _post(
+        f"{warehouse.url}/?database={ch_database}", b"SELECT k, v FROM kv ORDER BY k FORMAT CSV"
+    )
     assert (status, body) == (200, b'"a",1\n"b",2\n"c",3\n')
 
 

@@ -24,12 +24,20 @@ def test_query_in_body_with_settings_and_params() -> None:
 
 def test_insert_with_query_in_url_takes_the_body_as_data() -> None:
     parsed = parse("query=INSERT+INTO+t+%28a%2C+b%29+FORMAT+Native", {}, b"\x02\x00binary")
-    assert (parsed.insert_target, parsed.insert_format, parsed.insert_data) == ("t (a, b)", "Native", b"\x02\x00binary")
+    assert (parsed.insert_target, parsed.insert_format, parsed.insert_data) == (
+        "t (a, b)",
+        "Native",
+        b"\x02\x00binary",
+    )
 
 
 def test_insert_with_data_after_the_first_line_of_the_body() -> None:
     parsed = parse("", {}, b"INSERT INTO db.t FORMAT TabSeparated\n1\tx\n")
-    assert (parsed.insert_target, parsed.insert_format, parsed.insert_data) == ("db.t", "TabSeparated", b"1\tx\n")
+    assert (parsed.insert_target, parsed.insert_format, parsed.insert_data) == (
+        "db.t",
+        "TabSeparated",
+        b"1\tx\n",
+    )
 
 
 def test_values_insert_is_a_plain_query() -> None:
