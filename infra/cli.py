@@ -69,8 +69,10 @@ def topics_create(settings: Settings) -> None:
 def _mount() -> None:
     """Add the command groups that live with their packages."""
     from producers.cli import produce
+    from schemas.cli import schemas
     from sinks.cli import sink
 
+    main.add_command(schemas)
     main.add_command(sink)
     main.add_command(produce)
 

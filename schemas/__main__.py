@@ -1,0 +1,5 @@
+"""``python -m schemas check|release``."""
+
+from schemas.cli import schemas
+
+schemas()

@@ -1,0 +1,125 @@
+"""Schema evolution: BACKWARD_TRANSITIVE by Avro resolution, on real data and on the tree."""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import shutil
+from pathlib import Path
+
+from click.testing import CliRunner
+from fastavro import parse_schema, schemaless_reader, schemaless_writer
+
+from schemas.catalog import SCHEMA_ROOT
+from schemas.cli import schemas as schemas_cli
+from schemas.compat import check_pair, check_tree, release
+
+FEATURE_USED = json.loads((SCHEMA_ROOT / "avro" / "product" / "feature_used.avsc").read_text())
+
+
+def _payload(schema: dict) -> dict:
+    return next(f for f in schema["fields"] if f["name"] == "payload")["type"]
+
+
+def _v1_record() -> dict:
+    return {
+        "event_id": "e-1",
+        "occurred_at": 1_767_225_600_000,
+        "sent_at": None,
+        "source": "web",
+        "identity": {"provider": "product", "external_id": "u1"},
+        "canonical_id": None,
+        "payload": {"feature": "exports", "is_key_feature": True},
+    }
+
+
+def test_the_tree_is_compatible_with_every_released_version() -> None:
+    pairs, problems = check_tree()
+    assert problems == []
+    assert pairs == len(list((SCHEMA_ROOT / "avro").rglob("*.avsc")))
+
+
+def test_v1_data_is_read_by_a_compatible_v2_reader_with_the_new_fields_default() -> None:
+    v2 = copy.deepcopy(FEATURE_USED)
+    _payload(v2)["fields"].append({"name": "plan_tier", "type": "string", "default": "free", "doc": "new"})
+    _payload(v2)["fields"].append({"name": "seats", "type": ["null", "int"], "default": None, "doc": "new"})
+    assert check_pair(v2, FEATURE_USED, version=1) == []
+    buf = io.BytesIO()
+    schemaless_writer(buf, parse_schema(FEATURE_USED, _force=True), _v1_record())
+    buf.seek(0)
+    read = schemaless_reader(buf, parse_schema(FEATURE_USED, _force=True), parse_schema(v2, _force=True))
+    assert read["payload"] == {
+        "feature": "exports",
+        "is_key_feature": True,
+        "plan_tier": "free",
+        "seats": None,
+    }
+    assert read["event_id"] == "e-1"
+
+
+def test_field_added_without_default_breaks_naming_field_and_rule() -> None:
+    v2 = copy.deepcopy(FEATURE_USED)
+    _payload(v2)["fields"].append({"name": "plan_tier", "type": "string"})
+    [problem] = check_pair(v2, FEATURE_USED, version=1)
+    assert (problem.path, problem.rule) == ("payload.plan_tier", "READER_FIELD_MISSING_DEFAULT_VALUE")
+    assert str(problem).startswith("orbitstream.product.FeatureUsed v1 -> current: payload.plan_tier")
+
+
+def test_type_change_breaks_unless_it_is_a_promotion() -> None:
+    v2 = copy.deepcopy(FEATURE_USED)
+    next(f for f in _payload(v2)["fields"] if f["name"] == "feature")["type"] = "int"
+    [problem] = check_pair(v2, FEATURE_USED)
+    assert (problem.path, problem.rule) == ("payload.feature", "TYPE_MISMATCH")
+    assert "writer string cannot be read as int" in problem.detail
+    api = json.loads((SCHEMA_ROOT / "avro" / "product" / "api_call.avsc").read_text())
+    wider = copy.deepcopy(api)
+    next(f for f in _payload(wider)["fields"] if f["name"] == "status_code")["type"] = "long"  # int -> long
+    assert check_pair(wider, api) == []
+    assert [p.rule for p in check_pair(api, wider)] == ["TYPE_MISMATCH"]  # long -> int narrows
+
+
+def test_enum_symbol_removed_breaks_only_without_a_default() -> None:
+    plan = json.loads((SCHEMA_ROOT / "avro" / "product" / "plan_changed.avsc").read_text())
+    v2 = copy.deepcopy(plan)
+    change = next(f for f in _payload(v2)["fields"] if f["name"] == "change")["type"]
+    change["symbols"].remove("RENEW")
+    assert check_pair(v2, plan) == []  # the enum has a default symbol: RENEW reads as OTHER
+    del change["default"]
+    [problem] = check_pair(v2, plan)
+    assert (problem.path, problem.rule) == ("payload.change", "MISSING_ENUM_SYMBOLS")
+    assert "RENEW" in problem.detail
+
+
+def test_optional_field_made_required_breaks_on_its_null_branch() -> None:
+    v2 = copy.deepcopy(FEATURE_USED)
+    next(f for f in v2["fields"] if f["name"] == "canonical_id")["type"] = "string"
+    rules = {(p.path, p.rule) for p in check_pair(v2, FEATURE_USED)}
+    assert rules == {("canonical_id", "TYPE_MISMATCH")}
+
+
+def test_check_is_transitive_and_release_adds_versions(tmp_path: Path) -> None:
+    root = tmp_path / "schemas"
+    shutil.copytree(SCHEMA_ROOT / "avro", root / "avro")
+    shutil.copytree(SCHEMA_ROOT / "released", root / "released")
+    path = root / "avro" / "product" / "feature_used.avsc"
+    v2 = copy.deepcopy(FEATURE_USED)
+    _payload(v2)["fields"].append({"name": "plan_tier", "type": "string", "default": "free"})
+    path.write_text(json.dumps(v2))
+    assert check_tree(root)[1] == []
+    assert [p.name for p in release(root)] == ["v2.avsc"]
+    # v3 drops the default: compatible with nothing that lacked the field (v1), so it fails
+    # even though v2 itself had the field (transitive, not just against the latest).
+    v3 = copy.deepcopy(v2)
+    del _payload(v3)["fields"][-1]["default"]
+    path.write_text(json.dumps(v3))
+    problems = check_tree(root)[1]
+    assert [(p.version, p.path, p.rule) for p in problems] == [
+        (1, "payload.plan_tier", "READER_FIELD_MISSING_DEFAULT_VALUE")
+    ]
+
+
+def test_cli_check_passes_on_the_tree() -> None:
+    result = CliRunner().invoke(schemas_cli, ["check"])
+    assert result.exit_code == 0, result.output
+    assert "compatible" in result.output
