@@ -113,9 +113,10 @@ def _product_day(d: _Day, p: Persona, n: int, state: dict[str, Any]) -> None:
                 platform=rng.choice(["web", "web", "desktop", "api"]),
             )
         elif roll < 0.6:
-            first_value = not state.setdefault("valued", set()).__contains__(p.index) and rng.random() < 0.3
+            valued: set[int] = state.setdefault("valued", set())
+            first_value = p.index not in valued and rng.random() < 0.3  # first key-feature use
             if first_value:
-                state["valued"].add(p.index)
+                valued.add(p.index)
             d.emit(
                 "FeatureUsed",
                 product,
@@ -267,6 +268,8 @@ def generate(cfg: WorkloadConfig) -> Iterator[models.Event]:
     people = build_population(cfg, rng)
     members = [p for p in people if p.is_member]
     state: dict[str, Any] = {}
+    # Events a day schedules past its end (a ticket closed tomorrow) wait for their day.
+    pending: list[models.Event] = []
     for day in range(cfg.days):
         d = _Day(cfg, rng, day)
         for p in people:
@@ -279,7 +282,11 @@ def generate(cfg: WorkloadConfig) -> Iterator[models.Event]:
                 if p.is_member and active and day > p.signup_day:
                     _community_day(d, p, members, state)
         _questions(d, state, members)
-        yield from sorted(d.out, key=lambda e: (e.occurred_at, e.event_id))
+        day_end = cfg.start + timedelta(days=day + 1)
+        ready = sorted([*pending, *d.out], key=lambda e: (e.occurred_at, e.event_id))
+        pending = [e for e in ready if e.occurred_at >= day_end]
+        yield from (e for e in ready if e.occurred_at < day_end)
+    yield from pending
 
 
 def paced(events: Iterable[models.Event], rate: float) -> Iterator[models.Event]:
