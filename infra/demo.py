@@ -71,21 +71,23 @@ def run_demo(settings: Settings, options: DemoOptions, console: Console) -> bool
             for event in paced(events, options.rate):
                 producer.send(event)
                 progress.advance(task)
+        # Every product/community event becomes an events row and a score update.
         with _progress(console) as progress:
-            task = progress.add_task("events in ClickHouse", total=activity)
+            tasks = {
+                table: progress.add_task(f"{table} in ClickHouse", total=activity)
+                for table in ("events", "engagement_scores")
+            }
             deadline = time.monotonic() + options.timeout_s
-            landed = 0
-            while time.monotonic() < deadline:
+            landed = dict.fromkeys(tasks, 0)
+            while time.monotonic() < deadline and min(landed.values()) < activity:
                 worker.ensure_alive()
                 sink.ensure_alive()
-                landed = count_rows(client, s.warehouse.database, "events")
-                progress.update(task, completed=landed)
-                if landed >= activity:
-                    break
+                for table, task in tasks.items():
+                    landed[table] = count_rows(client, s.warehouse.database, table)
+                    progress.update(task, completed=landed[table])
                 time.sleep(0.5)
-        time.sleep(2)  # let the last outputs (scores after the last event) land too
         _print_summary(console, client, s, len(events), activity)
-        ok = landed == activity
+        ok = all(count == activity for count in landed.values())
     verdict = "[bold green]done[/]" if ok else "[bold red]INCOMPLETE[/]"
     console.print(f"{verdict} in {time.monotonic() - started:.1f}s; every process stopped")
     return ok
