@@ -47,7 +47,7 @@ format: $(STAMP) ## Apply ruff's formatting and fixes
 	$(VENV)/bin/ruff check --fix .
 
 typecheck: $(STAMP) ## mypy over the packages
-	$(VENV)/bin/mypy infra schemas producers streams sinks
+	$(VENV)/bin/mypy infra schemas producers streams sinks bench
 
 check: lint typecheck test ## What CI runs: lint, types, then every test
 

@@ -11,47 +11,47 @@ median, and records them in bench/results/producer_throughput.json.
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import statistics
 import tempfile
 import time
 import uuid
 from contextlib import ExitStack
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.progress import Progress
 
+from bench.results import record
 from infra.kafka.broker import KafkaBroker
 from infra.settings import Settings
 from infra.topics import ensure_topics
 from producers.sdk import EventProducer
 from producers.workload import WorkloadConfig, generate
+from schemas.catalog import SchemaCatalog
+from schemas.serde import AvroSerde
 from streams.topology import public_topic_names
 
-RESULTS = Path(__file__).parent / "results" / "producer_throughput.json"
 
-
-def one_run(settings: Settings, events: list[Any]) -> dict[str, float]:
-    sent_bytes = 0
+def one_run(settings: Settings, events: list[Any], bytes_per_event: float) -> dict[str, float]:
+    failures: list[Exception] = []
 
     def count(report: Any, error: Exception | None) -> None:
+        # Runs on the SDK's delivery thread: record, never raise there.
         if error is not None:
-            raise error
+            failures.append(error)
 
     started = time.perf_counter()
     with EventProducer(settings, source="bench") as producer:
         for event in events:
             producer.send(event, on_delivery=count)
-        sent_bytes = sum(len(producer.serde.encode(e, "t")) for e in events[:1000]) * len(events) / 1000
-    seconds = time.perf_counter() - started
+    seconds = time.perf_counter() - started  # close() above waited for every delivery
+    if failures:
+        raise RuntimeError(f"{len(failures)} deliveries failed, first: {failures[0]}")
     return {
         "seconds": round(seconds, 3),
         "events_per_s": round(len(events) / seconds, 1),
-        "mb_per_s": round(sent_bytes / seconds / 1e6, 2),
+        "mb_per_s": round(bytes_per_event * len(events) / seconds / 1e6, 2),
     }
 
 
@@ -72,6 +72,8 @@ def main() -> None:
             progress.advance(task)
             if len(events) >= args.events:
                 break
+    serde = AvroSerde(SchemaCatalog.load())
+    bytes_per_event = sum(len(serde.encode(e, "t")) for e in events[:1000]) / min(len(events), 1000)
     runs = []
     with ExitStack() as stack:
         bootstrap = args.bootstrap
@@ -83,7 +85,7 @@ def main() -> None:
                 kafka={"bootstrap_servers": bootstrap}, topics={"prefix": f"bench-{uuid.uuid4().hex[:6]}-"}
             )
             ensure_topics(settings.kafka, public_topic_names(settings), settings.topics.partitions)
-            result = one_run(settings, events)
+            result = one_run(settings, events, bytes_per_event)
             runs.append(result)
             console.print(
                 f"run {i + 1}: {result['events_per_s']:.0f} events/s, {result['mb_per_s']:.2f} MB/s"
@@ -91,23 +93,16 @@ def main() -> None:
     median = statistics.median(r["events_per_s"] for r in runs)
     median_mb = statistics.median(r["mb_per_s"] for r in runs)
     console.print(f"[bold]median: {median:.0f} events/s ({median_mb:.2f} MB/s) for {len(events)} events[/]")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(
-        json.dumps(
-            {
-                "benchmark": "producer_throughput",
-                "recorded_at": datetime.now(UTC).isoformat(),
-                "machine": {"platform": platform.platform(), "python": platform.python_version()},
-                "events": len(events),
-                "runs": runs,
-                "median_events_per_s": median,
-                "median_mb_per_s": median_mb,
-            },
-            indent=2,
-        )
-        + "\n"
+    path = record(
+        "producer_throughput",
+        {
+            "events": len(events),
+            "runs": runs,
+            "median_events_per_s": median,
+            "median_mb_per_s": median_mb,
+        },
     )
-    console.print(f"recorded in {RESULTS}")
+    console.print(f"recorded in {path}")
 
 
 if __name__ == "__main__":

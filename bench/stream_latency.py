@@ -14,8 +14,6 @@ printed and recorded in bench/results/stream_latency.json.
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import statistics
 import tempfile
 import threading
@@ -29,6 +27,7 @@ from confluent_kafka import Consumer
 from rich.console import Console
 from rich.table import Table
 
+from bench.results import record
 from infra.settings import Settings
 from infra.stack import LocalStack, wait_for_group
 from producers.sdk import EventProducer
@@ -36,8 +35,6 @@ from producers.workload import WorkloadConfig, generate, paced
 from schemas.catalog import SchemaCatalog
 from schemas.serde import AvroSerde
 from schemas.topics import ENGAGEMENT_SCORES
-
-RESULTS = Path(__file__).parent / "results" / "stream_latency.json"
 
 
 def quantiles(values: list[float]) -> dict[str, float]:
@@ -164,23 +161,16 @@ def main() -> None:
             *(f"{q[k]:.1f}" for k in ("p50", "p95", "p99", "max")),
         )
     console.print(table)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(
-        json.dumps(
-            {
-                "benchmark": "stream_latency",
-                "recorded_at": datetime.now(UTC).isoformat(),
-                "machine": {"platform": platform.platform(), "python": platform.python_version()},
-                "store": args.store,
-                "partitions": args.partitions,
-                "seconds_per_rate": args.seconds,
-                "results": results,
-            },
-            indent=2,
-        )
-        + "\n"
+    path = record(
+        "stream_latency",
+        {
+            "store": args.store,
+            "partitions": args.partitions,
+            "seconds_per_rate": args.seconds,
+            "results": results,
+        },
     )
-    console.print(f"recorded in {RESULTS}")
+    console.print(f"recorded in {path}")
 
 
 if __name__ == "__main__":

@@ -15,3 +15,7 @@ def to_ms(moment: datetime) -> int:
 
 def from_ms(ms: int) -> datetime:
     return EPOCH + timedelta(milliseconds=ms)
+
+
+def from_ms_or_none(ms: int | None) -> datetime | None:
+    return None if ms is None else from_ms(ms)

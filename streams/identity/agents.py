@@ -47,7 +47,7 @@ from streams.errors import DeadLetters, run_guarded
 from streams.exceptions import UnexpectedRecordError
 from streams.identity import resolution
 from streams.messages import Assignment, InteractionRequest, LinkRequest, UserSignal
-from streams.timeconv import from_ms, to_ms
+from streams.timeconv import from_ms, from_ms_or_none, to_ms
 
 PRODUCT_BY_USER = "product-by-user"
 COMMUNITY_BY_USER = "community-by-user"
@@ -112,7 +112,7 @@ def refusal_record(
         occurred_at=occurred,
         source_event_id=event_id,
         source_occurred_at=occurred,
-        source_sent_at=from_ms(sent_at_ms) if sent_at_ms is not None else None,
+        source_sent_at=from_ms_or_none(sent_at_ms),
         emitted_at=emitted_at,
     )
 
@@ -315,7 +315,7 @@ def register(app: faust.App, ctx: StreamContext, dead_letters: DeadLetters) -> J
             occurred_at=occurred,
             source_event_id=req.event_id,
             source_occurred_at=occurred,
-            source_sent_at=from_ms(req.sent_at_ms) if req.sent_at_ms is not None else None,
+            source_sent_at=from_ms_or_none(req.sent_at_ms),
             emitted_at=ctx.clock(),
         )
         await send_avro(edges_out, req.from_canonical_id, edge)

@@ -21,7 +21,7 @@ from streams.context import StreamContext
 from streams.errors import DeadLetters, run_guarded
 from streams.mentors.index import empty_index, record_solution, suggest
 from streams.messages import HelpRequest, Solution
-from streams.timeconv import from_ms
+from streams.timeconv import from_ms, from_ms_or_none
 
 HELP_REQUESTS = "help-requests-by-class"
 SOLUTIONS = "solutions-by-class"
@@ -77,7 +77,7 @@ def register(app: faust.App, ctx: StreamContext, dead_letters: DeadLetters) -> M
             suggested_at=occurred,
             source_event_id=value.event_id,
             source_occurred_at=occurred,
-            source_sent_at=from_ms(value.sent_at_ms) if value.sent_at_ms is not None else None,
+            source_sent_at=from_ms_or_none(value.sent_at_ms),
             emitted_at=ctx.clock(),
         )
         await suggestions_out.send(
