@@ -36,6 +36,22 @@ from streams.timeconv import from_ms, to_ms
 USER_TABLE = "users"
 WATERMARK_TABLE = "watermarks"
 WATERMARK_STEP_MS = 60_000
+IDLE_INPUT_MS = 5 * 60_000
+
+
+def combine_watermarks(inputs: list[tuple[int, int]], now_wall_ms: int) -> int | None:
+    """The event time all join inputs of a partition have reached.
+
+    ``inputs`` holds (event time reached, wall time it was recorded) per input. The minimum,
+    so one topic read ahead of the other never makes the other's users look idle (in a
+    replay both inputs flow, and the minimum holds). An input with nothing new for
+    ``IDLE_INPUT_MS`` of wall time is idle, not slow, and stops holding the watermark back
+    (Flink's idleness rule); else a partition with little community activity would never
+    judge absence at all.
+    """
+    active = [event_ms for event_ms, wall_ms in inputs if now_wall_ms - wall_ms < IDLE_INPUT_MS]
+    candidates = active or [event_ms for event_ms, _ in inputs]
+    return min(candidates) if candidates else None
 
 
 def partition_of(key: str, partitions: int) -> int:
@@ -71,21 +87,15 @@ def register(
     def advance_watermark(topic: str, partition: int, occurred_ms: int) -> None:
         # Minute steps: absence rules work in hours and days, and every write is a
         # changelog message, so writing per event would double the join's output.
+        # Stored with the wall clock of the write, to tell an idle input from a slow one.
         key = f"{partition}:{topic}"
         current = watermarks.get(key)
-        if current is None or occurred_ms >= current + WATERMARK_STEP_MS:
-            watermarks[key] = occurred_ms
+        if current is None or occurred_ms >= current[0] + WATERMARK_STEP_MS:
+            watermarks[key] = [occurred_ms, to_ms(ctx.clock())]
 
     def partition_watermark(partition: int) -> int | None:
-        """The event time both join inputs have reached on ``partition``.
-
-        The minimum over the inputs that have data: one topic read ahead of the other must
-        not make the other's users look idle. (An input that stops entirely holds the
-        watermark back; that is the price of never judging absence too early.)
-        """
-        seen = [watermarks.get(f"{partition}:{topic}") for topic in join_topics]
-        known = [w for w in seen if w is not None]
-        return min(known) if known else None
+        seen = [w for w in (watermarks.get(f"{partition}:{topic}") for topic in join_topics) if w is not None]
+        return combine_watermarks([(event_ms, wall_ms) for event_ms, wall_ms in seen], to_ms(ctx.clock()))
 
     async def publish(canonical_id: str, result: StepResult) -> None:
         # State is written before any await, so the two agents writing ``users`` never

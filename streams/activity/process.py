@@ -34,7 +34,7 @@ from streams.activity.state import (
 from streams.scoring.engagement import add, decayed_to
 from streams.scoring.orbit import next_level
 from streams.timeconv import from_ms, to_ms
-from streams.triggers.rules import Risk, at_risk, is_cross
+from streams.triggers.rules import SCOPES, Risk, at_risk, rule_of
 
 COMMUNITY_NAMESPACE = "orbitstream.community"
 
@@ -93,6 +93,7 @@ def _record(state: UserState, event: Event, cfg: StreamSettings) -> UserState:
             update["api_streak_started_ms"] = None
         if isinstance(event, PlanChanged) and event.payload.change is PlanChange.SIGNUP:
             update["signup_ms"] = at if state.signup_ms is None else min(state.signup_ms, at)
+        update["last_product_ms"] = max(state.last_product_ms or 0, at)
         update["product"] = add(state.product, weight, at, half_life)
         update["product_days"] = bump_day(state.product_days, at)
     return state.model_copy(update=update)
@@ -110,16 +111,16 @@ def _triggers(
     source: Event | None,
     emitted_at: datetime,
     *,
-    include_cross: bool,
+    scope: str,
 ) -> tuple[UserState, list[ChurnRiskTrigger]]:
-    """Fire each new episode once; re-arm the ones that recovered (only those judged here)."""
-    risks, recovered = at_risk(state, now_ms, cfg.triggers, include_cross=include_cross)
+    """Fire each new episode once; re-arm the ones that recovered (only rules in ``scope``)."""
+    risks, recovered = at_risk(state, now_ms, cfg.triggers, scope=scope)
     open_keys = {r.key for r in risks}
+    judged = SCOPES[scope]
     episodes = {
         k: v
         for k, v in state.episodes.items()
-        if (is_cross(k) and not include_cross)
-        or (k not in recovered and (k == "USAGE_DROP" or k in open_keys))
+        if rule_of(k) not in judged or (k not in recovered and (k == "USAGE_DROP" or k in open_keys))
     }
     fired: list[ChurnRiskTrigger] = []
     for risk in risks:
@@ -182,7 +183,9 @@ def apply_event(
     at = to_ms(event.occurred_at)
     current = state or UserState(canonical_id=canonical_id, first_seen_ms=at)
     previous_level = current.orbit_level
-    late = at < current.last_event_ms
+    # Late within its own input: the other input may legitimately be read ahead of it.
+    own_latest = current.last_community_ms if _is_community(event) else current.last_product_ms
+    late = own_latest is not None and at < own_latest
     updated = _record(current, event, cfg)
     if isinstance(event, (ReplyCreated, AnswerAccepted)):
         # Answering one's own open question closes it too.
@@ -193,10 +196,12 @@ def apply_event(
             )
     now = updated.last_event_ms
     updated = _level(updated, now, cfg)
-    # A late event counts in the score but neither fires nor re-arms a trigger.
+    # A late event counts in the score but neither fires nor re-arms a trigger. Others are
+    # judged at their own time, on the rules of their own input (see triggers.rules.SCOPES).
     triggers: list[ChurnRiskTrigger] = []
     if not late:
-        updated, triggers = _triggers(updated, now, cfg, event, emitted_at, include_cross=False)
+        scope = "community" if _is_community(event) else "product"
+        updated, triggers = _triggers(updated, at, cfg, event, emitted_at, scope=scope)
     return StepResult(updated, _score_update(updated, previous_level, event, cfg, emitted_at), triggers)
 
 
@@ -228,5 +233,5 @@ def check_absence(state: UserState, now: datetime, cfg: StreamSettings, emitted_
     """Absence triggers at event time ``now`` (a partition's watermark), and level holds."""
     now_ms = max(to_ms(now), state.last_event_ms)
     updated = _level(state, now_ms, cfg)
-    updated, triggers = _triggers(updated, now_ms, cfg, None, emitted_at, include_cross=True)
+    updated, triggers = _triggers(updated, now_ms, cfg, None, emitted_at, scope="tick")
     return StepResult(updated, None, triggers)

@@ -31,6 +31,7 @@ class UserState(BaseModel):
     signup_ms: int | None = None
     last_event_ms: int = 0
     last_community_ms: int | None = None
+    last_product_ms: int | None = None
     event_count: int = 0
     product: Decayed = Decayed()
     community: Decayed = Decayed()

@@ -98,35 +98,43 @@ def onboarding_stalled(state: UserState, now_ms: int, cfg: TriggerSettings) -> R
     return Risk("ONBOARDING_STALLED", ChurnReason.ONBOARDING_STALLED, state.signup_ms, evidence)
 
 
-def at_risk(
-    state: UserState, now_ms: int, cfg: TriggerSettings, *, include_cross: bool
-) -> tuple[list[Risk], set[str]]:
-    """Risks open at ``now_ms``, and the episode keys that recovered.
+# Which risks each kind of input may judge. An event only judges what is built from its
+# own input, at its own event time: that input's earlier events of the user are on the
+# same partition, in order, so the state is complete up to that time. What mixes inputs
+# (signup vs onboarding steps) or users (answers) waits for ticks, which judge at a
+# watermark every input has reached.
+SCOPES = {
+    "product": frozenset({"API_ERRORS", "USAGE_DROP"}),
+    "community": frozenset({"MEMBER_SILENT"}),
+    "tick": frozenset(
+        {"API_ERRORS", "USAGE_DROP", "MEMBER_SILENT", "ONBOARDING_STALLED", "QUESTION_UNANSWERED"}
+    ),
+}
 
-    Everything the user's own state decides is judged on each of their events and on
-    ticks. An unanswered question also depends on other users (an answer arrives as a
-    signal from another partition, a few hops behind), so it is judged on ticks only
-    (``include_cross``), one tick behind the watermark.
-    """
+
+def rule_of(episode_key: str) -> str:
+    return episode_key.split(":", 1)[0]
+
+
+def at_risk(
+    state: UserState, now_ms: int, cfg: TriggerSettings, *, scope: str
+) -> tuple[list[Risk], set[str]]:
+    """Risks of the rules in ``scope`` open at ``now_ms``, and the episode keys that recovered."""
+    rules = SCOPES[scope]
     risks: list[Risk] = []
     recovered: set[str] = set()
-    drop, drop_recovered = usage_drop(state, now_ms, cfg)
-    if drop is not None:
-        risks.append(drop)
-    elif drop_recovered:
-        recovered.add("USAGE_DROP")
-    for single in (
-        api_errors(state, cfg),
-        member_silent(state, now_ms, cfg),
-        onboarding_stalled(state, now_ms, cfg),
-    ):
-        if single is not None:
-            risks.append(single)
-    if include_cross:
+    if "USAGE_DROP" in rules:
+        drop, drop_recovered = usage_drop(state, now_ms, cfg)
+        if drop is not None:
+            risks.append(drop)
+        elif drop_recovered:
+            recovered.add("USAGE_DROP")
+    candidates = [
+        api_errors(state, cfg) if "API_ERRORS" in rules else None,
+        member_silent(state, now_ms, cfg) if "MEMBER_SILENT" in rules else None,
+        onboarding_stalled(state, now_ms, cfg) if "ONBOARDING_STALLED" in rules else None,
+    ]
+    risks.extend(r for r in candidates if r is not None)
+    if "QUESTION_UNANSWERED" in rules:
         risks.extend(unanswered_questions(state, now_ms, cfg))
     return risks, recovered
-
-
-def is_cross(episode_key: str) -> bool:
-    """Episodes judged only with ``include_cross`` (see :func:`at_risk`)."""
-    return episode_key.startswith("QUESTION_UNANSWERED")
