@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "ORBITSTREAM_"
@@ -237,6 +237,29 @@ class MentorSettings(_Section):
     max_solvers_per_class: int = Field(default=50, ge=1, description="Bounds the per-class state.")
 
 
+class AnalysesSettings(_Section):
+    """Inputs of the packaged analyses and the report (definitions: docs/analyses.md)."""
+
+    # Orbit Model gravity weights of levels 1 (inner) .. 4 (outer): Leading 10,
+    # Contributing 7, Participating 4, Exploring 1 (orbit-love/orbit-model, "Measure gravity").
+    orbit_level_weights: tuple[float, float, float, float] = (10.0, 7.0, 4.0, 1.0)
+    retention_day: int = Field(default=30, ge=1, description="Retained at day N after signup.")
+    retention_window_days: int = Field(
+        default=7, ge=1, description="Retained = active in the last this-many days before day N."
+    )
+    member_within_days: int = Field(
+        default=7, ge=0, description="Cohort analyses count a user as a member if joined this soon."
+    )
+    period_days: int = Field(default=7, ge=1, description="Length of a period in time series.")
+    report_periods: int = Field(default=12, ge=1, description="Periods the report covers at most.")
+
+    @model_validator(mode="after")
+    def _window_within_day(self) -> AnalysesSettings:
+        if self.retention_window_days > self.retention_day:
+            raise ValueError("retention_window_days must not exceed retention_day")
+        return self
+
+
 class Settings(BaseSettings):
     """All of orbitstream's configuration."""
 
@@ -255,6 +278,7 @@ class Settings(BaseSettings):
     sink: SinkSettings = SinkSettings()
     mentors: MentorSettings = MentorSettings()
     streams: StreamSettings = StreamSettings()
+    analyses: AnalysesSettings = AnalysesSettings()
 
 
 class UnknownSettingError(ValueError):

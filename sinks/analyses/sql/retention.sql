@@ -1,0 +1,51 @@
+-- D{day} retention by weekly signup cohort, members vs non-members (docs/analyses.md).
+--
+-- signup    the user's first PlanChanged with plan_change = 'SIGNUP'; users without one
+--           are in no cohort. Cohort = the Monday (UTC) of the signup's week.
+-- member    joined the community (MemberJoined) at most member_within_days after signup;
+--           teammates (staff) are left out entirely.
+-- retained  at least one activity event (any event but PlanChanged and the support
+--           team's SupportTicketClosed) in [signup + day - window_days, signup + day).
+-- measured  only once signup + day <= as_of; the others are counted in signups only.
+--
+-- Parameters: as_of DateTime64(3), day, window_days, member_within_days UInt16.
+WITH
+    {as_of:DateTime64(3, 'UTC')} AS as_of_at,
+    cohort AS (
+        SELECT
+            canonical_id,
+            assumeNotNull(first_signup) AS signed_up_at,
+            ifNull(joined_at <= first_signup + toIntervalDay({member_within_days:UInt16}), false)
+                AS is_member
+        FROM (
+            SELECT
+                canonical_id,
+                minOrNullIf(occurred_at, event_type = 'PlanChanged' AND plan_change = 'SIGNUP')
+                    AS first_signup,
+                minOrNullIf(occurred_at, event_type = 'MemberJoined') AS joined_at,
+                maxIf(is_teammate, event_type = 'MemberJoined') AS teammate
+            FROM events_final
+            WHERE canonical_id != '' AND occurred_at <= as_of_at
+            GROUP BY canonical_id
+        )
+        WHERE first_signup IS NOT NULL AND NOT teammate
+    ),
+    retained_users AS (
+        SELECT DISTINCT e.canonical_id
+        FROM events_final AS e
+        INNER JOIN cohort AS c ON e.canonical_id = c.canonical_id
+        WHERE e.event_type NOT IN ('PlanChanged', 'SupportTicketClosed')
+            AND e.occurred_at >= c.signed_up_at + toIntervalDay({day:UInt16} - {window_days:UInt16})
+            AND e.occurred_at < c.signed_up_at + toIntervalDay({day:UInt16})
+    )
+SELECT
+    toStartOfWeek(signed_up_at, 1) AS cohort_week,
+    if(is_member, 'member', 'non-member') AS segment,
+    count() AS signups,
+    countIf(signed_up_at + toIntervalDay({day:UInt16}) <= as_of_at) AS measured,
+    countIf(signed_up_at + toIntervalDay({day:UInt16}) <= as_of_at AND canonical_id IN retained_users)
+        AS retained,
+    if(measured = 0, NULL, retained / measured) AS retention
+FROM cohort
+GROUP BY cohort_week, segment
+ORDER BY cohort_week, segment

@@ -1,0 +1,29 @@
+"""The hand-built dataset (dataset.py) loaded once per test module into its own database."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from sinks.analyses import Analyses
+from sinks.migrate import apply_migrations
+from tests.integration.sinks.analyses import dataset
+
+
+@pytest.fixture(scope="module")
+def analyses_db(warehouse: Any) -> Iterator[str]:
+    name = f"test_analyses_{uuid.uuid4().hex[:8]}"
+    admin = warehouse.client()
+    admin.command(f"CREATE DATABASE {name}")
+    apply_migrations(admin, name)
+    dataset.load(warehouse.client(database=name))
+    yield name
+    admin.command(f"DROP DATABASE IF EXISTS {name}")
+
+
+@pytest.fixture(scope="module")
+def analyses(warehouse: Any, analyses_db: str) -> Analyses:
+    return Analyses(warehouse.client(database=analyses_db))
