@@ -111,6 +111,9 @@ class AvroSerde:
             reader = self.catalog.parsed(name)
         except Exception as exc:
             raise fail(f"record {name} is not part of this contract") from exc
+        # Written with the current schema (the usual case): plain reading, no resolution pass.
+        if reader is writer_schema:
+            reader = None
         buf = io.BytesIO(body)
         try:
             record = schemaless_reader(buf, writer_schema, reader)

@@ -54,8 +54,6 @@ class UserState(BaseModel):
     onboarding_total: int | None = None
     # Open churn-risk episodes (already triggered): episode key -> start time.
     episodes: dict[str, int] = Field(default_factory=dict)
-    # Event-time hour (ms // HOUR_MS) of the last absence judgement on a tick.
-    absence_checked_hour: int = -1
 
 
 def prune_days(days: dict[int, int], today: int) -> dict[int, int]:

@@ -1,6 +1,6 @@
 """How a partition's event-time watermark combines the join's inputs."""
 
-from streams.activity.agents import IDLE_INPUT_MS, combine_watermarks
+from streams.activity.watermarks import IDLE_INPUT_MS, combine_watermarks
 
 
 def test_watermark_is_the_slowest_active_input_and_ignores_idle_ones() -> None:
