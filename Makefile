@@ -6,6 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 KAFKA_LIBS := infra/kafka/libs
 KAFKA_STAMP := $(KAFKA_LIBS)/.fetched
+REPORT_OUT ?= var/report.html
 
 .DEFAULT_GOAL := help
 .PHONY: help setup demo test test-unit test-integration lint format typecheck check schemas-check bench report clean
@@ -57,6 +58,9 @@ schemas-check: $(STAMP) ## Check every schema against its released versions (BAC
 bench: setup ## Run the benchmarks in bench/ and record their figures (several minutes)
 	$(PY) -m bench.producer_throughput
 	$(PY) -m bench.stream_latency
+
+report: $(STAMP) ## Write every analysis with charts to one HTML file (REPORT_OUT=var/report.html, REPORT_ARGS=...)
+	$(VENV)/bin/orbitstream report --out $(REPORT_OUT) $(REPORT_ARGS)
 
 clean: ## Remove the venv, fetched jars and local data
 	rm -rf $(VENV) $(KAFKA_LIBS) infra/kafka/target var .pytest_cache .mypy_cache .ruff_cache

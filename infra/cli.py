@@ -72,11 +72,14 @@ def _mount() -> None:
     """Add the command groups that live with their packages."""
     from producers.cli import produce
     from schemas.cli import schemas
+    from sinks.analyses.cli import analyses, report
     from sinks.cli import sink
 
     main.add_command(schemas)
     main.add_command(sink)
     main.add_command(produce)
+    main.add_command(analyses)
+    main.add_command(report)
 
 
 _mount()

@@ -12,14 +12,15 @@ import math
 from collections.abc import Sequence
 from dataclasses import fields
 from datetime import UTC, datetime
-from typing import Any, TypeVar
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from infra.settings import AnalysesSettings, Settings
 from sinks.analyses import catalog, rows
 from sinks.analyses.exceptions import AnalysisError
 from sinks.analyses.params import Window, default_window, sql_time, utc
+
+if TYPE_CHECKING:  # pandas loads in a second; the CLI imports this module on every command
+    import pandas as pd
 
 T = TypeVar("T")
 
@@ -112,6 +113,10 @@ class Analyses:
         return frame
 
     def _rows(self, row_type: type[T], name: str, as_of: datetime | None, window: Window | None) -> list[T]:
+        if catalog.get(name).row_type is not row_type:
+            raise AnalysisError(
+                f"{name} returns {catalog.get(name).row_type.__name__}, not {row_type.__name__}"
+            )
         return self.run(name, as_of=as_of, window=window)
 
     # One method per analysis (definitions: docs/analyses.md) ------------------------------

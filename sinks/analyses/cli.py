@@ -1,0 +1,182 @@
+"""``orbitstream analyses list|run`` and ``orbitstream report``.
+
+Mounted into the project CLI (infra/cli.py), which passes the settings as the click
+object. Heavy imports (pandas, matplotlib) happen inside the commands that need them.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import fields
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from infra.settings import Settings
+from sinks.analyses.catalog import ANALYSES
+from sinks.analyses.exceptions import AnalysisError
+
+if TYPE_CHECKING:
+    from sinks.analyses.api import Analyses
+    from sinks.analyses.params import Window
+
+
+def _iso_time(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    """An ISO time option; naive times are UTC."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not an ISO time (e.g. 2026-03-01T00:00)") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _inputs(f: click.decorators.FC) -> click.decorators.FC:
+    """The as-of and window options every command here takes."""
+    options = [
+        click.option(
+            "--as-of", callback=_iso_time, help="Judge the data as of this ISO time (UTC if no zone)."
+        ),
+        click.option("--start", callback=_iso_time, help="Window start (ISO time)."),
+        click.option("--end", callback=_iso_time, help="Window end (ISO time); only complete periods count."),
+        click.option(
+            "--period-days", type=click.IntRange(min=1), default=None, help="Period length in days."
+        ),
+        click.option(
+            "--embedded",
+            type=click.Path(path_type=Path, file_okay=False),
+            default=None,
+            help="Serve this embedded warehouse directory (e.g. var/demo/warehouse) instead of connecting.",
+        ),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+@contextmanager
+def _analyses(settings: Settings, embedded: Path | None) -> Iterator[tuple[Analyses, str]]:
+    """Analyses on the configured warehouse, or on an embedded one started for the command."""
+    from sinks.analyses.api import Analyses
+
+    if embedded is None:
+        w = settings.warehouse
+        yield Analyses.from_settings(settings), f"{w.host}:{w.port}/{w.database}"
+        return
+    from infra.warehouse.process import EmbeddedWarehouse
+
+    if not (embedded / "data").is_dir():
+        raise click.BadParameter(f"{embedded} holds no embedded warehouse (no data/ inside)")
+    with EmbeddedWarehouse(embedded) as warehouse:
+        client = warehouse.client(database=settings.warehouse.database)
+        yield Analyses(client, settings.analyses), f"{embedded} ({settings.warehouse.database})"
+
+
+def _window(
+    analyses: Analyses,
+    as_of: datetime | None,
+    start: datetime | None,
+    end: datetime | None,
+    period: int | None,
+) -> Window | None:
+    """The window the options ask for; None leaves the API's default (the report's window)."""
+    from sinks.analyses.params import Window
+
+    if start is None and end is None and period is None:
+        return None
+    default = analyses.default_window(as_of or analyses.default_as_of())
+    return Window(start or default.start, end or default.end, period or default.period_days)
+
+
+@click.group("analyses")
+def analyses() -> None:
+    """Packaged analyses over the warehouse (definitions: docs/analyses.md)."""
+
+
+@analyses.command("list")
+def list_analyses() -> None:
+    """Name and question of every analysis."""
+    table = Table(title="analyses")
+    table.add_column("name")
+    table.add_column("question")
+    table.add_column("SQL (sinks/analyses/sql/)")
+    for analysis in ANALYSES.values():
+        table.add_row(analysis.name, analysis.question, analysis.path.name)
+    Console().print(table)
+
+
+@analyses.command("run")
+@click.argument("name", type=click.Choice(list(ANALYSES)))
+@_inputs
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True
+)
+@click.pass_obj
+def run(
+    settings: Settings,
+    name: str,
+    as_of: datetime | None,
+    start: datetime | None,
+    end: datetime | None,
+    period_days: int | None,
+    embedded: Path | None,
+    fmt: str,
+) -> None:
+    """Run one analysis and print its rows."""
+    from sinks.analyses.report import cell_text
+
+    try:
+        with _analyses(settings, embedded) as (api, source):
+            rows = api.run(name, as_of=as_of, window=_window(api, as_of, start, end, period_days))
+    except AnalysisError as exc:
+        raise click.ClickException(str(exc)) from exc
+    names = [f.name for f in fields(ANALYSES[name].row_type)]
+    if fmt == "json":
+        records = [{n: getattr(r, n) for n in names} for r in rows]
+        click.echo(json.dumps(records, default=str, indent=1))
+    elif fmt == "csv":
+        writer = csv.writer(sys.stdout)
+        writer.writerow(names)
+        writer.writerows([getattr(r, n) for n in names] for r in rows)
+    else:
+        table = Table(title=f"{ANALYSES[name].title} · {source}")
+        for n in names:
+            table.add_column(n.replace("_", " "), justify="left" if n in ("segment", "reason") else "right")
+        for r in rows:
+            table.add_row(*(cell_text(n, getattr(r, n)) for n in names))
+        Console().print(table)
+
+
+@click.command("report")
+@click.option(
+    "--out", type=click.Path(path_type=Path, dir_okay=False), default=Path("report.html"), show_default=True
+)
+@_inputs
+@click.pass_obj
+def report(
+    settings: Settings,
+    out: Path,
+    as_of: datetime | None,
+    start: datetime | None,
+    end: datetime | None,
+    period_days: int | None,
+    embedded: Path | None,
+) -> None:
+    """Write every analysis, with charts, to one self-contained HTML file."""
+    from sinks.analyses.report import write_report
+
+    try:
+        with _analyses(settings, embedded) as (api, source):
+            path = write_report(api, out, as_of, _window(api, as_of, start, end, period_days), source)
+    except AnalysisError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB) from {source}")
