@@ -8,6 +8,7 @@
 -- member         joined the community (MemberJoined) before the period starts.
 -- Teammates (staff) are left out.
 --
+-- Events are read from events_resolved: deduplicated, each under its identity's current user.
 -- Parameters: start, end DateTime64(3); period_days UInt16.
 WITH
     {start:DateTime64(3, 'UTC')} AS start_at,
@@ -25,7 +26,7 @@ WITH
                 event_type NOT IN ('PlanChanged', 'SupportTicketClosed')
                     AND toUnixTimestamp64Milli(occurred_at) >= toUnixTimestamp64Milli(start_at) - period_ms
             ) AS slots
-        FROM events_final
+        FROM events_resolved
         WHERE canonical_id != ''
             AND toUnixTimestamp64Milli(occurred_at) < toUnixTimestamp64Milli(start_at) + periods * period_ms
         GROUP BY canonical_id

@@ -8,6 +8,7 @@
 --           team's SupportTicketClosed) in [signup + day - window_days, signup + day).
 -- measured  only once signup + day <= as_of; the others are counted in signups only.
 --
+-- Events are read from events_resolved: deduplicated, each under its identity's current user.
 -- Parameters: as_of DateTime64(3), day, window_days, member_within_days UInt16.
 WITH
     {as_of:DateTime64(3, 'UTC')} AS as_of_at,
@@ -24,7 +25,7 @@ WITH
                     AS first_signup,
                 minOrNullIf(occurred_at, event_type = 'MemberJoined') AS joined_at,
                 maxIf(is_teammate, event_type = 'MemberJoined') AS teammate
-            FROM events_final
+            FROM events_resolved
             WHERE canonical_id != '' AND occurred_at <= as_of_at
             GROUP BY canonical_id
         )
@@ -32,7 +33,7 @@ WITH
     ),
     retained_users AS (
         SELECT DISTINCT e.canonical_id
-        FROM events_final AS e
+        FROM events_resolved AS e
         INNER JOIN cohort AS c ON e.canonical_id = c.canonical_id
         WHERE e.event_type NOT IN ('PlanChanged', 'SupportTicketClosed')
             AND e.occurred_at >= c.signed_up_at + toIntervalDay({day:UInt16} - {window_days:UInt16})

@@ -7,6 +7,7 @@
 -- Teammates (staff) are left out. Hours are exact (millisecond) differences; the median
 -- interpolates between the two middle values of an even count.
 --
+-- Events are read from events_resolved: deduplicated, each under its identity's current user.
 -- Parameters: as_of DateTime64(3); member_within_days UInt16.
 WITH
     {as_of:DateTime64(3, 'UTC')} AS as_of_at,
@@ -23,7 +24,7 @@ WITH
                     AS first_signup,
                 minOrNullIf(occurred_at, event_type = 'MemberJoined') AS joined_at,
                 maxIf(is_teammate, event_type = 'MemberJoined') AS teammate
-            FROM events_final
+            FROM events_resolved
             WHERE canonical_id != '' AND occurred_at <= as_of_at
             GROUP BY canonical_id
         )
@@ -31,7 +32,7 @@ WITH
     ),
     first_value AS (
         SELECT e.canonical_id, min(e.occurred_at) AS first_value_at
-        FROM events_final AS e
+        FROM events_resolved AS e
         INNER JOIN cohort AS c ON e.canonical_id = c.canonical_id
         WHERE ((e.event_type = 'ApiCall' AND e.error_class = '' AND e.status_code < 400)
                 OR (e.event_type = 'FeatureUsed' AND e.is_key_feature))

@@ -7,11 +7,12 @@
 --                  reason fired for them and at or before as_of.
 -- Teammates (staff) are left out.
 --
+-- Events are read from events_resolved: deduplicated, each under its identity's current user.
 -- Parameters: start, end, as_of DateTime64(3).
 WITH
     {as_of:DateTime64(3, 'UTC')} AS as_of_at,
     teammates AS (
-        SELECT DISTINCT canonical_id FROM events_final WHERE event_type = 'MemberJoined' AND is_teammate
+        SELECT DISTINCT canonical_id FROM events_resolved WHERE event_type = 'MemberJoined' AND is_teammate
     ),
     fired AS (
         SELECT trigger_id, canonical_id, toString(reason) AS reason, fired_at
@@ -22,7 +23,7 @@ WITH
     came_back AS (
         SELECT DISTINCT f.trigger_id
         FROM fired AS f
-        INNER JOIN events_final AS e ON e.canonical_id = f.canonical_id
+        INNER JOIN events_resolved AS e ON e.canonical_id = f.canonical_id
         WHERE e.event_type NOT IN ('PlanChanged', 'SupportTicketClosed')
             AND e.occurred_at > f.fired_at AND e.occurred_at <= as_of_at
     )

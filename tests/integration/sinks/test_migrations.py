@@ -15,7 +15,7 @@ from sinks.rows import COLUMNS
 pytestmark = pytest.mark.integration
 
 TABLES = sorted([*COLUMNS, "schema_migrations"])
-VIEWS = sorted([f"{t}_final" for t in COLUMNS] + ["engagement_latest"])
+VIEWS = sorted([f"{t}_final" for t in COLUMNS] + ["engagement_latest", "events_resolved"])
 
 
 def copy_migrations(tmp_path: Path) -> Path:
@@ -51,10 +51,10 @@ def test_a_new_migration_is_applied_and_an_edited_applied_one_is_refused(
     directory = copy_migrations(tmp_path)
     admin = warehouse.client()
     apply_migrations(admin, ch_database, directory)
-    (directory / "0002_add_notes.sql").write_text(
+    (directory / "0099_add_notes.sql").write_text(
         "-- a later change\nALTER TABLE churn_triggers ADD COLUMN IF NOT EXISTS note String DEFAULT '';\n"
     )
-    assert apply_migrations(admin, ch_database, directory) == ["0002_add_notes"]
+    assert apply_migrations(admin, ch_database, directory) == ["0099_add_notes"]
     client = warehouse.client(database=ch_database)
     assert "note" in [r[0] for r in client.query("DESCRIBE TABLE churn_triggers").result_rows]
     init = directory / "0001_init.sql"

@@ -10,6 +10,10 @@ n1 n2 (W1), n3 (W2) and p (Feb 10) never join; `late` (W1) joins ten days after 
 x is a community member with no signup; n4 is a product user with no signup; `staff`
 is a teammate (excluded everywhere).
 
+m5 joined the community under a GitHub identity that the workers resolved to another id
+before it was linked (see GITHUB_M5): only the re-resolution in events_resolved makes m5
+a member.
+
 Duplicates: one event, one score update, one edge and one trigger are stored twice (a
 second insert with a later ingested_at, merges stopped), as a re-delivery leaves them.
 """
@@ -29,6 +33,8 @@ LOADED = datetime(2026, 2, 21, tzinfo=UTC)
 def t(month: int, day: int, hour: int = 0) -> datetime:
     return datetime(2026, month, day, hour, tzinfo=UTC)
 
+
+GITHUB_M5 = {"provider": "github", "external_id": "gh-m5"}
 
 # (user, event_type, time, extra columns). Activity = any event but PlanChanged and
 # SupportTicketClosed; "value" = successful ApiCall or key FeatureUsed.
@@ -72,8 +78,10 @@ EVENTS: list[tuple[str, str, datetime, dict[str, Any]]] = [
     ("late", "MemberJoined", t(1, 19, 10), {}),
     ("late", "SessionStarted", t(2, 5, 10), {}),
     ("m5", "PlanChanged", t(1, 10, 10), {"plan_change": "SIGNUP"}),
-    ("m5", "MemberJoined", t(1, 10, 11), {}),
-    ("m5", "ReplyCreated", t(2, 4, 10), {"post_id": "q2"}),
+    # m5 joined with a GitHub account not yet linked: the worker gave that identity its own
+    # id; after the link its events carry m5 (events_resolved puts the join under m5).
+    ("gh-m5", "MemberJoined", t(1, 10, 11), GITHUB_M5),
+    ("m5", "ReplyCreated", t(2, 4, 10), {"post_id": "q2", **GITHUB_M5}),
     ("m5", "AnswerAccepted", t(2, 4, 12), {"post_id": "q2"}),
     ("m5", "AnswerAccepted", t(2, 11, 12), {"post_id": "q3"}),
     ("m5", "Mention", t(2, 11, 13), {}),
@@ -219,7 +227,7 @@ def _insert(client: Any, table: str, rows: list[dict[str, Any]], loaded: datetim
 
 def _default(column: str) -> Any:
     return {"plan_change": "", "is_key_feature": False, "status_code": 0, "error_class": "", "post_id": "",
-            "ticket_id": "", "is_teammate": False}[column]  # fmt: skip
+            "ticket_id": "", "is_teammate": False, "provider": "", "external_id": ""}[column]  # fmt: skip
 
 
 def load(client: Any) -> None:

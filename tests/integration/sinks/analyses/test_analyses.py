@@ -53,7 +53,8 @@ def test_retention_d30_by_weekly_cohort_members_vs_non_members(analyses: Analyse
     #   m1 (signup Jan 5 10:00) session Jan 30 -> in [Jan 28 10:00, Feb 4 10:00): retained
     #   m2 (Jan 6 09:00) answer accepted Feb 3 -> in [Jan 29 09:00, Feb 5 09:00): retained
     #   m3 (Jan 7 08:00) sessions Jan 20 (too early) and Feb 6 08:00 (= day 30, excluded): not
-    #   m5 (Jan 10, a Saturday: still W1) reply Feb 4 -> in [Feb 2 10:00, Feb 9 10:00): retained
+    #   m5 (Jan 10, a Saturday: still W1; a member only once its GitHub join is re-resolved
+    #      to it) reply Feb 4 -> in [Feb 2 10:00, Feb 9 10:00): retained
     #   -> 3/4
     # W1 non-members n1 n2 late (joined 10 days after signup, so not a cohort member):
     #   n1 session Feb 1 15:00 in [Jan 28 15:00, Feb 4 15:00): retained
