@@ -2,7 +2,8 @@
 
 Starts a broker and the embedded warehouse under the work dir, a stream worker and a
 sink, sends the workload through the producer SDK, waits until the warehouse has every
-event, prints what happened (events in, rows out, latency), and stops all it started.
+event, prints what happened (events in, rows out, latency), writes the analyses' HTML
+report to ``<workdir>/report.html``, and stops all it started.
 """
 
 from __future__ import annotations
@@ -88,9 +89,23 @@ def run_demo(settings: Settings, options: DemoOptions, console: Console) -> bool
                 time.sleep(0.5)
         _print_summary(console, client, s, len(events), activity)
         ok = all(count == activity for count in landed.values())
+        _write_report(console, stack.warehouse.client(database=s.warehouse.database), s, options.workdir)
     verdict = "[bold green]done[/]" if ok else "[bold red]INCOMPLETE[/]"
     console.print(f"{verdict} in {time.monotonic() - started:.1f}s; every process stopped")
     return ok
+
+
+def _write_report(console: Console, client: object, s: Settings, workdir: Path) -> None:
+    """The analyses' HTML report of what the demo loaded (a few seconds)."""
+    from sinks.analyses import Analyses
+    from sinks.analyses.report import write_report
+
+    started = time.monotonic()
+    path = write_report(Analyses(client, s.analyses), workdir / "report.html", source="demo warehouse")
+    console.print(
+        f"report: {path} ({path.stat().st_size / 1024:.0f} KiB in {time.monotonic() - started:.1f}s); "
+        "open it in a browser"
+    )
 
 
 def _print_summary(console: Console, client: object, s: Settings, sent: int, activity: int) -> None:
