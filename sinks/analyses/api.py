@@ -98,7 +98,7 @@ class Analyses:
         analysis = catalog.get(name)
         result = self.client.query(analysis.sql, parameters=self.parameters(analysis, as_of, window))
         declared = [f.name for f in fields(analysis.row_type)]
-        if list(result.column_names) != declared:
+        if result.column_names and list(result.column_names) != declared:  # none come with no rows
             raise AnalysisError(f"{name}: the SQL returns {result.column_names}, the row type {declared}")
         return [analysis.row_type(*(_plain(v) for v in row)) for row in result.result_rows]
 

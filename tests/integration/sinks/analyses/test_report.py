@@ -138,3 +138,13 @@ def test_analyses_run_prints_an_analysis(warehouse: Any, analyses_db: str) -> No
         "2026-02-02 00:00:00+00:00,2,1,0.6666666666666666",
         "2026-02-09 00:00:00+00:00,1,2,0.3333333333333333",
     ]
+
+
+def test_an_empty_warehouse_gives_a_report_that_says_so(warehouse: Any, sink_db: str, tmp_path: Path) -> None:
+    empty = Analyses(warehouse.client(database=sink_db))
+    page = write_report(empty, tmp_path / "empty.html").read_text()
+    assert re.findall(r'<section id="(\w+)">', page) == list(ANALYSES)
+    assert "No signup cohort has reached day 30 yet" in section(page, "retention")
+    assert "No churn-risk trigger fired in the window" in section(page, "triggers")
+    assert "No member has an Orbit level yet" in section(page, "gravity")
+    assert page.count("<svg") == len(ANALYSES)
