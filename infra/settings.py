@@ -124,6 +124,9 @@ class WorkerSettings(_Section):
     producer_linger_ms: int = Field(default=1, ge=0)
     producer_acks: int = Field(default=-1, description="-1 = all in-sync replicas.")
     stream_buffer_maxsize: int = Field(default=4096, ge=1)
+    # A partition whose records were just processed waits for the fetch in flight to
+    # return before it is fetched again: this bounds that wait (Faust's driver: 1500).
+    consumer_fetch_max_wait_ms: int = Field(default=10, ge=1, le=1500)
     # Absence triggers (silence, unanswered) are checked this often against event time.
     tick_interval_s: float = Field(default=1.0, gt=0)
 

@@ -20,6 +20,7 @@ from streams.context import StreamContext, utc_now
 from streams.errors import DeadLetters
 from streams.identity import agents as identity_agents
 from streams.mentors import agents as mentor_agents
+from streams.transport import WorkerApp
 
 
 def faust_config(settings: Settings) -> dict[str, Any]:
@@ -60,7 +61,11 @@ def faust_config(settings: Settings) -> dict[str, Any]:
 
 def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> faust.App:
     """A worker app for ``settings``: identity resolution, the per-user join, mentors."""
-    app = faust.App(settings.topics.name(settings.worker.app_id), **faust_config(settings))
+    app = WorkerApp(
+        settings.topics.name(settings.worker.app_id),
+        fetch_max_wait_ms=settings.worker.consumer_fetch_max_wait_ms,
+        **faust_config(settings),
+    )
     ctx = StreamContext(
         settings=settings,
         serde=serde_from_settings(settings.kafka, SchemaCatalog.load()),

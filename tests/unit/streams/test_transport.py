@@ -1,0 +1,21 @@
+"""The worker's Kafka consumer fetches with the configured wait, not the driver's 1500 ms."""
+
+from __future__ import annotations
+
+import asyncio
+
+from infra.settings import load_settings
+from streams.app import create_app
+
+
+def test_worker_consumer_uses_the_configured_fetch_wait() -> None:
+    async def build() -> int:
+        app = create_app(load_settings(worker={"consumer_fetch_max_wait_ms": 7, "store": "memory://"}))
+        thread = app.consumer._new_consumer_thread()
+        consumer = thread._create_worker_consumer(app.transport)
+        try:
+            return int(consumer._fetch_max_wait_ms)
+        finally:
+            await consumer.stop()  # never started: only releases the client
+
+    assert asyncio.run(build()) == 7
