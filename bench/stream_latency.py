@@ -1,19 +1,22 @@
 """Send -> score latency and the rate one stream worker sustains, on the real broker.
 
-    python -m bench.stream_latency [--rates 1000 5000] [--seconds 60] [--store rocksdb://]
+    python -m bench.stream_latency [--rates 100 250 500 1000 5000] [--seconds 60] [--warmup 5]
 
 Starts a local broker (and the embedded warehouse the stack brings), one stream worker,
 drives the synthetic workload through the producer SDK at each rate for the given time,
 and reads engagement-scores back. Latency is measured two ways: the worker's own
 ``emitted_at - source_sent_at`` and the reader's receive time - ``source_sent_at``
 (both wall clocks of this one machine). A rate is sustained when the worker emitted a
-score for at least 99% of the events within 5 s after sending stopped. Figures are
-printed and recorded in bench/results/stream_latency.json.
+score for at least 99% of the events within 5 s after sending stopped; each rate is
+measured after a warm-up at that rate. The worker's CPU per event is read from /proc, a
+figure that holds up better than rates on a machine the broker and load generator share.
+Figures are printed and recorded in bench/results/stream_latency.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import threading
@@ -90,21 +93,45 @@ class ScoreReader(threading.Thread):
             return len(self.worker_ms)
 
 
-def run_rate(settings: Settings, reader: ScoreReader, rate: int, seconds: int, seed: int) -> dict[str, Any]:
-    wanted = rate * seconds
-    users = max(200, rate // 5)
-    events: list[Any] = []
-    for event in generate(WorkloadConfig(users=users, days=60, seed=seed)):
-        if type(event).__name__ != "IdentityLink":
-            events.append(event)
-        if len(events) >= wanted:
-            break
-    reader.take()
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used so far (Linux /proc), to report CPU per event."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _drive(settings: Settings, events: list[Any], rate: int) -> float:
     started = time.perf_counter()
     with EventProducer(settings, source="bench") as producer:
         for event in paced(events, rate):
             producer.send(event)
-    send_seconds = time.perf_counter() - started
+    return time.perf_counter() - started
+
+
+def run_rate(
+    settings: Settings, reader: ScoreReader, rate: int, seconds: int, seed: int, warmup: int, worker_pid: int
+) -> dict[str, Any]:
+    warm, wanted = rate * warmup, rate * seconds
+    # About 3 events per user and simulated day: enough users that the workload lasts.
+    users = max(200, (warm + wanted) // 200)
+    events: list[Any] = []
+    for event in generate(WorkloadConfig(users=users, days=90, seed=seed)):
+        if type(event).__name__ != "IdentityLink":
+            events.append(event)
+        if len(events) >= warm + wanted:
+            break
+    # Warm-up, not measured: first sends to each partition fetch metadata, the worker's
+    # stores and caches fill; the figures below are for the steady state.
+    if warm:
+        reader.take()
+        _drive(settings, events[:warm], rate)
+        deadline = time.monotonic() + 30
+        while reader.count() < warm and time.monotonic() < deadline:
+            time.sleep(0.1)
+        events = events[warm:]
+    reader.take()
+    cpu_before = cpu_seconds(worker_pid)
+    started = time.perf_counter()
+    send_seconds = _drive(settings, events, rate)
     deadline = time.monotonic() + 5
     while reader.count() < len(events) and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -113,14 +140,19 @@ def run_rate(settings: Settings, reader: ScoreReader, rate: int, seconds: int, s
     while reader.count() < len(events) and time.monotonic() < deadline:
         time.sleep(0.2)
     drained_seconds = time.perf_counter() - started
+    worker_cpu = cpu_seconds(worker_pid) - cpu_before
     worker, seen = reader.take()
     return {
         "rate": rate,
         "events": len(events),
         "send_seconds": round(send_seconds, 2),
+        "achieved_send_eps": round(len(events) / send_seconds, 1),
         "scores_within_5s_of_sending": caught_up,
         "sustained": caught_up >= 0.99 * len(events),
         "worker_throughput_eps": round(len(worker) / drained_seconds, 1),
+        # CPU the worker spent per scored event: comparable across runs on a busy machine.
+        "worker_cpu_ms_per_event": round(1000 * worker_cpu / max(len(worker), 1), 3),
+        "worker_cpu_share": round(worker_cpu / drained_seconds, 2),
         "worker_emit_ms": quantiles(worker),
         "reader_receive_ms": quantiles(seen),
     }
@@ -130,27 +162,39 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--rates", type=int, nargs="+", default=[1000, 5000])
+    # Below, at and above what one worker sustains on the 2-core machine, then the targets.
+    parser.add_argument("--rates", type=int, nargs="+", default=[100, 250, 500, 1000, 5000])
     parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--warmup", type=int, default=5, help="Seconds driven at each rate before measuring.")
     parser.add_argument("--store", default="rocksdb://")
     parser.add_argument("--partitions", type=int, default=4)
+    parser.add_argument("--linger-ms", type=int, default=None, help="Override the worker's producer linger.")
     args = parser.parse_args()
     console = Console()
-    base = Settings(topics={"partitions": args.partitions}, worker={"store": args.store})
+    worker_conf: dict[str, Any] = {"store": args.store}
+    if args.linger_ms is not None:
+        worker_conf["producer_linger_ms"] = args.linger_ms
+    base = Settings(topics={"partitions": args.partitions}, worker=worker_conf)
     results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="bench-stream-") as tmp, LocalStack(Path(tmp), base) as stack:
         s = stack.settings
         worker = stack.worker()
         wait_for_group(s, s.topics.name(s.worker.app_id), 1, [worker])
+        assert worker.pid is not None
         reader = ScoreReader(s)
         reader.start()
         time.sleep(2)
         for i, rate in enumerate(args.rates):
             console.print(f"driving {rate} events/s for {args.seconds}s ...")
-            results.append(run_rate(s, reader, rate, args.seconds, seed=100 + i))
+            results.append(
+                run_rate(
+                    s, reader, rate, args.seconds, seed=100 + i, warmup=args.warmup, worker_pid=worker.pid
+                )
+            )
         reader.stop_flag.set()
     table = Table(title=f"send -> score latency, one worker ({args.store}, {args.partitions} partitions)")
-    for col in ("rate", "sustained", "worker eps", "p50 ms", "p95 ms", "p99 ms", "max ms"):
+    cols = ("rate", "sustained", "worker eps", "CPU ms/event", "p50 ms", "p95 ms", "p99 ms", "max ms")
+    for col in cols:
         table.add_column(col, justify="right")
     for r in results:
         q = r["reader_receive_ms"]
@@ -158,15 +202,31 @@ def main() -> None:
             str(r["rate"]),
             "yes" if r["sustained"] else "no",
             f"{r['worker_throughput_eps']:.0f}",
+            f"{r['worker_cpu_ms_per_event']:.2f}",
             *(f"{q[k]:.1f}" for k in ("p50", "p95", "p99", "max")),
         )
     console.print(table)
+    sustained = [r["rate"] for r in results if r["sustained"]]
+    overloaded = [r["worker_throughput_eps"] for r in results if not r["sustained"]]
+    summary = {
+        "highest_sustained_rate": max(sustained, default=None),
+        # Under overload the worker runs flat out: its drain rate is its capacity.
+        "capacity_eps_when_overloaded": max(overloaded, default=None),
+    }
+    console.print(
+        f"highest rate sustained: {summary['highest_sustained_rate'] or 'none'} events/s; "
+        f"capacity under overload: {summary['capacity_eps_when_overloaded'] or '-'} events/s"
+    )
     path = record(
         "stream_latency",
         {
             "store": args.store,
             "partitions": args.partitions,
+            "producer_linger_ms": base.worker.producer_linger_ms,
             "seconds_per_rate": args.seconds,
+            "warmup_seconds": args.warmup,
+            "consumer_fetch_max_wait_ms": base.worker.consumer_fetch_max_wait_ms,
+            "summary": summary,
             "results": results,
         },
     )
