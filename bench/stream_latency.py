@@ -169,11 +169,17 @@ def main() -> None:
     parser.add_argument("--store", default="rocksdb://")
     parser.add_argument("--partitions", type=int, default=4)
     parser.add_argument("--linger-ms", type=int, default=None, help="Override the worker's producer linger.")
+    parser.add_argument("--fetch-wait-ms", type=int, default=None, help="Override the worker's fetch wait.")
+    parser.add_argument("--fetch-min-bytes", type=int, default=None, help="Override the worker's fetch size.")
     args = parser.parse_args()
     console = Console()
     worker_conf: dict[str, Any] = {"store": args.store}
-    if args.linger_ms is not None:
-        worker_conf["producer_linger_ms"] = args.linger_ms
+    overrides = {
+        "producer_linger_ms": args.linger_ms,
+        "consumer_fetch_max_wait_ms": args.fetch_wait_ms,
+        "consumer_fetch_min_bytes": args.fetch_min_bytes,
+    }
+    worker_conf.update({k: v for k, v in overrides.items() if v is not None})
     base = Settings(topics={"partitions": args.partitions}, worker=worker_conf)
     results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="bench-stream-") as tmp, LocalStack(Path(tmp), base) as stack:
@@ -226,6 +232,7 @@ def main() -> None:
             "seconds_per_rate": args.seconds,
             "warmup_seconds": args.warmup,
             "consumer_fetch_max_wait_ms": base.worker.consumer_fetch_max_wait_ms,
+            "consumer_fetch_min_bytes": base.worker.consumer_fetch_min_bytes,
             "summary": summary,
             "results": results,
         },

@@ -64,6 +64,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
     app = WorkerApp(
         settings.topics.name(settings.worker.app_id),
         fetch_max_wait_ms=settings.worker.consumer_fetch_max_wait_ms,
+        fetch_min_bytes=settings.worker.consumer_fetch_min_bytes,
         **faust_config(settings),
     )
     ctx = StreamContext(

@@ -20,7 +20,9 @@ class _ConsumerThread(driver.AIOKafkaConsumerThread):
     def _create_worker_consumer(self, transport: Any) -> Any:
         consumer = super()._create_worker_consumer(transport)
         # Read by AIOKafkaConsumer.start() when it builds its Fetcher, which comes later.
-        consumer._fetch_max_wait_ms = cast("WorkerApp", self.app).fetch_max_wait_ms  # noqa: SLF001
+        app = cast("WorkerApp", self.app)
+        consumer._fetch_max_wait_ms = app.fetch_max_wait_ms  # noqa: SLF001
+        consumer._fetch_min_bytes = app.fetch_min_bytes  # noqa: SLF001
         return consumer
 
 
@@ -36,8 +38,9 @@ class _Transport(driver.Transport):
 class WorkerApp(faust.App):
     """A Faust app whose Kafka consumer fetches with ``fetch_max_wait_ms``."""
 
-    def __init__(self, *args: Any, fetch_max_wait_ms: int, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, fetch_max_wait_ms: int, fetch_min_bytes: int = 1, **kwargs: Any) -> None:
         self.fetch_max_wait_ms = fetch_max_wait_ms
+        self.fetch_min_bytes = fetch_min_bytes
         super().__init__(*args, **kwargs)
 
     def _new_transport(self) -> Any:

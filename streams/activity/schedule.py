@@ -68,8 +68,12 @@ def next_check_ms(state: UserState, now_ms: int, cfg: StreamSettings) -> int | N
         if _next_day(now_ms) <= horizon:
             due.append(_next_day(now_ms))
     if state.is_member and not state.is_teammate and 1 <= state.orbit_level <= 3:
-        # A level can fall as activity leaves its windows (day steps) or a hold runs out.
+        # A level can fall when an activity leaves the weight window, when presence days
+        # leave theirs (day steps) or when a hold runs out; the hold starts when a tick
+        # first sees the lower level, so these are the exact moments, not hourly guesses.
         due.append(_next_day(now_ms))
+        window = cfg.orbit.weight_window_days * DAY_MS
+        due.extend(at + window for at, _ in state.recent_weights if at + window > now_ms)
         if state.lower_since_ms is not None:
             due.append(state.lower_since_ms + int(cfg.orbit.downgrade_hold_days * DAY_MS))
     return max(min(due), now_ms + 1) if due else None

@@ -61,6 +61,9 @@ def test_usage_windows_and_levels_are_checked_daily_until_nothing_can_change() -
     assert next_check_ms(used, 27 * DAY_MS, CFG) is None
     inner = _user(is_member=True, orbit_level=1, lower_since_ms=DAY_MS + HOUR_MS)
     assert next_check_ms(inner, DAY_MS + 2 * HOUR_MS, CFG) == 2 * DAY_MS
+    # An answer (weight 8) leaves the 30-day window mid-day: that moment, not midnight.
+    answered = _user(is_member=True, orbit_level=1, recent_weights=[(5 * HOUR_MS, 8)])
+    assert next_check_ms(answered, 30 * DAY_MS, CFG) == 30 * DAY_MS + 5 * HOUR_MS
     outer = _user(is_member=True, orbit_level=4)
     assert next_check_ms(outer, DAY_MS, CFG) is None  # level 4 is as low as a member goes
 
