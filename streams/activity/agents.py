@@ -15,7 +15,6 @@ due time (schedule.py) the watermark has passed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import faust
@@ -81,21 +80,22 @@ def register(
         if queue is not None:  # else built from the table on the partition's first tick
             queue.set(state.canonical_id, next_check_ms(state, now_ms, cfg))
 
-    def users_on(partition: int) -> Iterator[str]:
-        for key in list(users.keys()):
-            if partition_of(key, n) == partition:
-                yield key
-
     def queue_for(partition: int) -> DueQueue:
-        queue = due.get(partition)
-        if queue is None:
-            queue = DueQueue()
-            for canonical_id in users_on(partition):
+        """The partition's due queue; after a rebalance, one scan of the table builds the
+        queues of every partition this worker now owns, not one scan per partition."""
+        if partition not in due:
+            signals_topic = join.user_signals.get_topic_name()
+            owned = {tp.partition for tp in app.consumer.assignment() if tp.topic == signals_topic}
+            fresh = {p: DueQueue() for p in owned | {partition} if p not in due}
+            for canonical_id in list(users.keys()):
+                queue = fresh.get(partition_of(canonical_id, n))
+                if queue is None:
+                    continue
                 state = load(canonical_id)
                 if state is not None:
                     queue.set(canonical_id, next_check_ms(state, state.last_event_ms, cfg))
-            due[partition] = queue
-        return queue
+            due.update(fresh)
+        return due[partition]
 
     def on_revoked(_app: Any, *args: Any, signal: Any, **_kwargs: Any) -> None:
         revoked: set[Any] = args[0]  # mode signals call receiver(sender, revoked, signal=...)
