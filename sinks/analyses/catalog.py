@@ -1,7 +1,8 @@
 """The packaged analyses: one ``sql/<name>.sql`` each, its row type and what it answers.
 
 The SQL files are the definitions (analysts can run them as they are, with ClickHouse
-query parameters); this catalog only names them and reads which parameters each takes.
+query parameters); what several share is in the parameterised views of migration
+0003_analysis_views.sql. This catalog only names them and reads which parameters each takes.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 -- signup    the user's first PlanChanged with plan_change = 'SIGNUP'; users without one
 --           are in no cohort. Cohort = the Monday (UTC) of the signup's week.
 -- member    joined the community (MemberJoined) at most member_within_days after signup;
---           teammates (staff) are left out entirely.
+--           teammates (staff) are left out entirely. Signups and members come from the
+--           signup_cohort view (migration 0003), shared with time_to_first_value.sql.
 -- retained  at least one activity event (any event but PlanChanged and the support
 --           team's SupportTicketClosed) in [signup + day - window_days, signup + day).
 -- measured  only once signup + day <= as_of; the others are counted in signups only.
@@ -13,23 +14,8 @@
 WITH
     {as_of:DateTime64(3, 'UTC')} AS as_of_at,
     cohort AS (
-        SELECT
-            canonical_id,
-            assumeNotNull(first_signup) AS signed_up_at,
-            ifNull(joined_at <= first_signup + toIntervalDay({member_within_days:UInt16}), false)
-                AS is_member
-        FROM (
-            SELECT
-                canonical_id,
-                minOrNullIf(occurred_at, event_type = 'PlanChanged' AND plan_change = 'SIGNUP')
-                    AS first_signup,
-                minOrNullIf(occurred_at, event_type = 'MemberJoined') AS joined_at,
-                maxIf(is_teammate, event_type = 'MemberJoined') AS teammate
-            FROM events_resolved
-            WHERE canonical_id != '' AND occurred_at <= as_of_at
-            GROUP BY canonical_id
-        )
-        WHERE first_signup IS NOT NULL AND NOT teammate
+        SELECT canonical_id, signed_up_at, is_member
+        FROM signup_cohort(as_of = as_of_at, member_within_days = {member_within_days:UInt16})
     ),
     retained_users AS (
         SELECT DISTINCT e.canonical_id

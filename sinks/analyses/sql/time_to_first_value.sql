@@ -4,7 +4,8 @@
 -- first value  the first successful ApiCall (error_class '' and status_code < 400) or
 --              FeatureUsed with is_key_feature, at or after signup and at or before as_of;
 -- member       joined the community (MemberJoined) at most member_within_days after signup.
--- Teammates (staff) are left out. Hours are exact (millisecond) differences; the median
+-- Signups and members come from the signup_cohort view (migration 0003), shared with
+-- retention.sql. Teammates (staff) are left out. Hours are exact (millisecond) differences; the median
 -- interpolates between the two middle values of an even count.
 --
 -- Events are read from events_resolved: deduplicated, each under its identity's current user.
@@ -12,23 +13,8 @@
 WITH
     {as_of:DateTime64(3, 'UTC')} AS as_of_at,
     cohort AS (
-        SELECT
-            canonical_id,
-            assumeNotNull(first_signup) AS signed_up_at,
-            ifNull(joined_at <= first_signup + toIntervalDay({member_within_days:UInt16}), false)
-                AS is_member
-        FROM (
-            SELECT
-                canonical_id,
-                minOrNullIf(occurred_at, event_type = 'PlanChanged' AND plan_change = 'SIGNUP')
-                    AS first_signup,
-                minOrNullIf(occurred_at, event_type = 'MemberJoined') AS joined_at,
-                maxIf(is_teammate, event_type = 'MemberJoined') AS teammate
-            FROM events_resolved
-            WHERE canonical_id != '' AND occurred_at <= as_of_at
-            GROUP BY canonical_id
-        )
-        WHERE first_signup IS NOT NULL AND NOT teammate
+        SELECT canonical_id, signed_up_at, is_member
+        FROM signup_cohort(as_of = as_of_at, member_within_days = {member_within_days:UInt16})
     ),
     first_value AS (
         SELECT e.canonical_id, min(e.occurred_at) AS first_value_at

@@ -15,7 +15,11 @@ from sinks.rows import COLUMNS
 pytestmark = pytest.mark.integration
 
 TABLES = sorted([*COLUMNS, "schema_migrations"])
-VIEWS = sorted([f"{t}_final" for t in COLUMNS] + ["engagement_latest", "events_resolved"])
+VIEWS = sorted(
+    [f"{t}_final" for t in COLUMNS]
+    + ["engagement_latest", "events_resolved"]
+    + ["window_periods", "window_period_levels", "period_orbit_levels", "signup_cohort"]  # 0003, analyses
+)
 
 
 def copy_migrations(tmp_path: Path) -> Path:
