@@ -61,8 +61,8 @@ def run(settings: Settings, max_idle: float | None, no_migrate: bool) -> None:
     logging.getLogger(__name__).info("stopped: %d consumed, rows %s", stats.consumed, dict(stats.rows))
 
 
-def _when(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
-    """An ISO time option; naive times are UTC."""
+def iso_time(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    """Click callback for an ISO time option (here and in sinks/analyses/cli.py); naive times are UTC."""
     if value is None:
         return None
     try:
@@ -76,9 +76,9 @@ def _when(ctx: click.Context, param: click.Parameter, value: str | None) -> date
 @click.option("--id", "ids", multiple=True, help="A dead_letter_id (topic:partition:offset); repeatable.")
 @click.option("--source-topic", default=None, help="Full topic name the messages came from.")
 @click.option("--error-class", default=None, help="e.g. DeserializationError.")
-@click.option("--since", default=None, callback=_when, help="failed_at >= this ISO time (UTC if no zone).")
+@click.option("--since", default=None, callback=iso_time, help="failed_at >= this ISO time (UTC if no zone).")
 @click.option(
-    "--until", "until_", default=None, callback=_when, help="failed_at < this ISO time (UTC if no zone)."
+    "--until", "until_", default=None, callback=iso_time, help="failed_at < this ISO time (UTC if no zone)."
 )
 @click.option("--all", "everything", is_flag=True, help="Every dead letter not replayed yet.")
 @click.option("--include-replayed", is_flag=True, help="Replay letters that were replayed before, too.")

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import fields
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,31 +23,21 @@ from rich.table import Table
 from infra.settings import Settings
 from sinks.analyses.catalog import ANALYSES
 from sinks.analyses.exceptions import AnalysisError
+from sinks.cli import iso_time
 
 if TYPE_CHECKING:
     from sinks.analyses.api import Analyses
     from sinks.analyses.params import Window
 
 
-def _iso_time(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
-    """An ISO time option; naive times are UTC."""
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise click.BadParameter(f"{value!r} is not an ISO time (e.g. 2026-03-01T00:00)") from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 def _inputs(f: click.decorators.FC) -> click.decorators.FC:
     """The as-of and window options every command here takes."""
     options = [
         click.option(
-            "--as-of", callback=_iso_time, help="Judge the data as of this ISO time (UTC if no zone)."
+            "--as-of", callback=iso_time, help="Judge the data as of this ISO time (UTC if no zone)."
         ),
-        click.option("--start", callback=_iso_time, help="Window start (ISO time)."),
-        click.option("--end", callback=_iso_time, help="Window end (ISO time); only complete periods count."),
+        click.option("--start", callback=iso_time, help="Window start (ISO time)."),
+        click.option("--end", callback=iso_time, help="Window end (ISO time); only complete periods count."),
         click.option(
             "--period-days", type=click.IntRange(min=1), default=None, help="Period length in days."
         ),
