@@ -7,10 +7,10 @@ any zoom, and keeps text as text (``svg.fonttype = none``), so figures can be se
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import matplotlib
 
@@ -52,6 +52,15 @@ STYLE: dict[RcKeyType, Any] = {
     "axes.axisbelow": True,
     "legend.frameon": False,
 }
+
+
+class _SegmentRow(Protocol):
+    @property
+    def segment(self) -> str: ...
+
+
+K = TypeVar("K", bound=date)  # a cohort week or a period start
+R = TypeVar("R", bound=_SegmentRow)
 
 
 def day_label(value: date | datetime) -> str:
@@ -99,6 +108,25 @@ def _grouped_bars(
     ax.set_xticks(range(len(labels)), labels)
 
 
+def _by_segment(
+    rows: Sequence[R],
+    key: Callable[[R], K],
+    rate: Callable[[R], float | None],
+    note: Callable[[R], str],
+) -> tuple[list[K], dict[str, list[float | None]], dict[str, list[str]]]:
+    """Members' and non-members' bars for _grouped_bars: the rows' keys in order and, per key,
+    each segment's rate and note (None and "" where the segment has no row for the key)."""
+    keys = sorted({key(r) for r in rows})
+    cells = {(key(r), r.segment): r for r in rows}
+    series: dict[str, list[float | None]] = {}
+    notes: dict[str, list[str]] = {}
+    for segment in ("member", "non-member"):
+        found = [cells.get((k, segment)) for k in keys]
+        series[segment] = [rate(c) if c else None for c in found]
+        notes[segment] = [note(c) if c else "" for c in found]
+    return keys, series, notes
+
+
 def _legend_above(ax: Axes, ncols: int) -> None:
     ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncols=ncols, fontsize=8)
 
@@ -116,14 +144,9 @@ def retention(rows: Sequence[RetentionRow], day: int) -> str:
     measured = [r for r in rows if r.measured]
     if not measured:
         return _empty(f"No signup cohort has reached day {day} yet")
-    weeks = sorted({r.cohort_week for r in measured})
-    by = {(r.cohort_week, r.segment): r for r in measured}
-    series: dict[str, list[float | None]] = {}
-    notes: dict[str, list[str]] = {}
-    for segment in ("member", "non-member"):
-        cells = [by.get((w, segment)) for w in weeks]
-        series[segment] = [c.retention if c else None for c in cells]
-        notes[segment] = [f"{c.retained}/{c.measured}" if c else "" for c in cells]
+    weeks, series, notes = _by_segment(
+        measured, lambda r: r.cohort_week, lambda r: r.retention, lambda r: f"{r.retained}/{r.measured}"
+    )
     with _figure() as (fig, ax):
         _grouped_bars(ax, [f"week of {day_label(w)}" for w in weeks], series, notes)
         _percent_axis(ax)
@@ -135,14 +158,9 @@ def retention(rows: Sequence[RetentionRow], day: int) -> str:
 def churn(rows: Sequence[ChurnRow]) -> str:
     if not rows:
         return _empty("Nobody was active before any period of the window")
-    periods = sorted({r.period_start for r in rows})
-    by = {(r.period_start, r.segment): r for r in rows}
-    series: dict[str, list[float | None]] = {}
-    notes: dict[str, list[str]] = {}
-    for segment in ("member", "non-member"):
-        cells = [by.get((p, segment)) for p in periods]
-        series[segment] = [c.churn_rate if c else None for c in cells]
-        notes[segment] = [f"{c.churned}/{c.active_before}" if c else "" for c in cells]
+    periods, series, notes = _by_segment(
+        rows, lambda r: r.period_start, lambda r: r.churn_rate, lambda r: f"{r.churned}/{r.active_before}"
+    )
     with _figure() as (fig, ax):
         _grouped_bars(ax, [day_label(p) for p in periods], series, notes)
         _percent_axis(ax, max((v or 0.0) for vs in series.values() for v in vs) or 1.0)
