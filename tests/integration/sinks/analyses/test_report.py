@@ -91,25 +91,20 @@ def test_the_report_is_one_self_contained_file(page: str) -> None:
         assert outside not in page
 
 
-def test_the_report_command_writes_the_file(warehouse: Any, analyses_db: str, tmp_path: Path) -> None:
-    out = tmp_path / "out" / "report.html"
-    env = {
+@pytest.fixture
+def cli_env(warehouse: Any, analyses_db: str) -> dict[str, str]:
+    """Settings for the orbitstream command: the test warehouse and the dataset's database."""
+    return {
         "ORBITSTREAM_WAREHOUSE__HOST": warehouse.host,
         "ORBITSTREAM_WAREHOUSE__PORT": str(warehouse.port),
         "ORBITSTREAM_WAREHOUSE__DATABASE": analyses_db,
     }
-    args = [
-        "report",
-        "--out",
-        str(out),
-        "--as-of",
-        "2026-02-20",
-        "--start",
-        "2026-02-02",
-        "--end",
-        "2026-02-16",
-    ]
-    result = CliRunner().invoke(main, args, env=env)
+
+
+def test_the_report_command_writes_the_file(cli_env: dict[str, str], tmp_path: Path) -> None:
+    out = tmp_path / "out" / "report.html"
+    args = ["report", "--out", str(out), *"--as-of 2026-02-20 --start 2026-02-02 --end 2026-02-16".split()]
+    result = CliRunner().invoke(main, args, env=cli_env)
     assert result.exit_code == 0, result.output
     assert f"wrote {out}" in result.output
     text = out.read_text()
@@ -118,20 +113,9 @@ def test_the_report_command_writes_the_file(warehouse: Any, analyses_db: str, tm
     assert "2 periods of 7 days, 2026-02-02 to 2026-02-16" in text
 
 
-def test_analyses_run_prints_an_analysis(warehouse: Any, analyses_db: str) -> None:
-    env = {"ORBITSTREAM_WAREHOUSE__PORT": str(warehouse.port), "ORBITSTREAM_WAREHOUSE__DATABASE": analyses_db}
-    args = [
-        "analyses",
-        "run",
-        "support_deflection",
-        "--start",
-        "2026-02-02",
-        "--end",
-        "2026-02-16",
-        "--format",
-        "csv",
-    ]
-    result = CliRunner().invoke(main, args, env=env)
+def test_analyses_run_prints_an_analysis(cli_env: dict[str, str]) -> None:
+    args = "analyses run support_deflection --start 2026-02-02 --end 2026-02-16 --format csv".split()
+    result = CliRunner().invoke(main, args, env=cli_env)
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [
         "period_start,community_resolved,tickets_opened,deflection",
