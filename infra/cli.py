@@ -22,7 +22,10 @@ def main(ctx: click.Context) -> None:
 @click.option("--users", default=120, show_default=True, help="Synthetic population size.")
 @click.option("--days", default=14, show_default=True, help="Simulated days of activity.")
 @click.option(
-    "--rate", default=120.0, show_default=True, help="Events per second sent (one worker sustains about 150)."
+    "--rate",
+    default=200.0,
+    show_default=True,
+    help="Events per second sent (one worker sustains about 500 on two shared cores: bench/).",
 )
 @click.option("--seed", default=7, show_default=True)
 @click.option("--workdir", type=click.Path(path_type=Path), default=Path("var/demo"), show_default=True)
