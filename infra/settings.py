@@ -127,9 +127,10 @@ class WorkerSettings(_Section):
     # A partition whose records were just processed waits for the fetch in flight to
     # return before it is fetched again: this bounds that wait (Faust's driver: 1500).
     consumer_fetch_max_wait_ms: int = Field(default=10, ge=1, le=1500)
-    # The broker answers a fetch once this much is there or the wait is up: fewer, fuller
-    # fetches (aiokafka encodes each in Python) for at most the wait above per hop.
-    consumer_fetch_min_bytes: int = Field(default=16_384, ge=1)
+    # The broker answers a fetch once this much is there or the wait is up. 1 = at once:
+    # lowest latency. 16384 saves a third of the CPU per event at 100-250 events/s (fewer,
+    # fuller fetches) but doubles p50 at 100 events/s; no difference at saturation.
+    consumer_fetch_min_bytes: int = Field(default=1, ge=1)
     # Absence triggers (silence, unanswered) are checked this often against event time.
     tick_interval_s: float = Field(default=1.0, gt=0)
 
