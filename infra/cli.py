@@ -19,8 +19,10 @@ def main(ctx: click.Context) -> None:
 
 
 @main.command()
-@click.option("--users", default=120, show_default=True, help="Synthetic population size.")
-@click.option("--days", default=14, show_default=True, help="Simulated days of activity.")
+@click.option("--users", default=80, show_default=True, help="Synthetic population size.")
+# Six weeks: signup cohorts reach day 30 and churn has several periods, so the report
+# shows retention and churn, not placeholders.
+@click.option("--days", default=42, show_default=True, help="Simulated days of activity.")
 @click.option(
     "--rate",
     default=120.0,
