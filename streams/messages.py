@@ -52,18 +52,26 @@ class InteractionRequest(faust.Record, serializer="json"):
 
 
 class UserSignal(faust.Record, serializer="json"):
-    """Keyed by canonical id: someone interacted with this user (reach), or a timer tick.
+    """Keyed by canonical id: someone interacted with this user (reach), a timer tick, or a
+    merge of an identity's earlier activity into its person.
 
-    A tick carries no user: it is sent to one partition and checks every user there for
-    absence triggers at the partition's event-time watermark.
+    A tick carries no user: it is sent to one partition and checks the users there whose
+    absence rules come due at the partition's event-time watermark.
     """
 
-    kind: str  # "interaction" | "tick"
+    kind: str  # "interaction" | "tick" | "merge-out" | "merge-in"
     canonical_id: str | None = None
     interaction_kind: str | None = None
     ref: str | None = None  # the post interacted with: a reply can close an open question
     direct: bool = True
     occurred_at_ms: int = 0
+    # Merges (activity/merge.py): "merge-out" goes to the old id's partition, which sends
+    # its state ("merge-in") to the person's id ``into``. Stamped with the link event.
+    into: str | None = None
+    state: str | None = None  # UserState JSON
+    merge_id: str | None = None
+    event_id: str | None = None
+    sent_at_ms: int | None = None
 
 
 class HelpRequest(faust.Record, serializer="json"):

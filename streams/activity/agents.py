@@ -22,9 +22,10 @@ from aiokafka.partitioner import murmur2
 
 from schemas.models import AnswerAccepted, ApiCall, Event
 from schemas.topics import CHURN_TRIGGERS, ENGAGEMENT_SCORES
-from streams.activity.process import StepResult, apply_event, apply_interaction, check_absence
+from streams.activity.merge import merge_states
+from streams.activity.process import StepResult, apply_event, apply_interaction, check_absence, score_update
 from streams.activity.schedule import DueQueue, next_check_ms
-from streams.activity.state import UserState
+from streams.activity.state import Decayed, UserState
 from streams.activity.watermarks import InputClocks
 from streams.channels import avro_topic
 from streams.context import StreamContext
@@ -33,7 +34,7 @@ from streams.exceptions import UnexpectedRecordError
 from streams.identity.agents import JoinTopics
 from streams.mentors.agents import MentorTopics
 from streams.messages import HelpRequest, Solution, UserSignal
-from streams.timeconv import from_ms, to_ms
+from streams.timeconv import from_ms, from_ms_or_none, to_ms
 
 USER_TABLE = "users"
 WATERMARK_TABLE = "watermarks"
@@ -193,6 +194,73 @@ def register(
             queue.set(canonical_id, next_check_ms(result.state, previous, cfg))
             await publish(canonical_id, result)
 
+    async def handle_merge_out(signal: UserSignal) -> None:
+        """On the old id's partition: hand its state to the person, keep a husk that says so."""
+        old, into = signal.canonical_id, signal.into
+        stored = load(old) if old is not None else None
+        if stored is None or into is None or into == old:
+            return  # no activity before the link: nothing to move
+        state = stored.model_copy(update={"merged_into": None})
+        moved = UserSignal(
+            kind="merge-in",
+            canonical_id=into,
+            state=state.model_dump_json(),
+            merge_id=signal.merge_id,
+            event_id=signal.event_id,
+            occurred_at_ms=signal.occurred_at_ms,
+            sent_at_ms=signal.sent_at_ms,
+        )
+        await join.user_signals.send(key=into, value=moved, force=True)
+        # Kept, not deleted: a redelivered merge-out resends the same merge, which the
+        # person's state ignores, instead of losing state to a tombstone that won the race.
+        users[state.canonical_id] = state.model_copy(update={"merged_into": into}).model_dump_json().encode()
+        # The old id's last word for analysts: no score, no level, not a member of its own.
+        gone = state.model_copy(
+            update={
+                "product": Decayed(),
+                "community": Decayed(),
+                "reach": Decayed(),
+                "orbit_level": 0,
+                "is_member": False,
+                "last_event_ms": max(state.last_event_ms, signal.occurred_at_ms),
+            }
+        )
+        update = score_update(
+            gone,
+            state.orbit_level,
+            cfg,
+            ctx.clock(),
+            update_id=f"{state.canonical_id}:merged-into:{signal.merge_id}",
+            source_event_id=signal.event_id or state.canonical_id,
+            source_occurred_at=from_ms(signal.occurred_at_ms),
+            source_sent_at=from_ms_or_none(signal.sent_at_ms),
+        )
+        await publish(state.canonical_id, StepResult(state, update))
+
+    async def handle_merge_in(signal: UserSignal, partition: int) -> None:
+        """On the person's partition: fold the moved state in and say so with a score update."""
+        if signal.canonical_id is None or signal.state is None or signal.merge_id is None:
+            raise ValueError("merge-in signal without canonical_id, state or merge_id")
+        canonical_id = signal.canonical_id
+        person = load(canonical_id)
+        merged = merge_states(
+            person, UserState.model_validate_json(signal.state), canonical_id, signal.merge_id, cfg
+        )
+        if merged is person:
+            return  # this merge was folded in before
+        store(merged, partition, merged.last_event_ms)
+        update = score_update(
+            merged,
+            person.orbit_level if person is not None else 0,
+            cfg,
+            ctx.clock(),
+            update_id=f"{canonical_id}:merge:{signal.merge_id}",
+            source_event_id=signal.event_id or signal.merge_id,
+            source_occurred_at=from_ms(signal.occurred_at_ms),
+            source_sent_at=from_ms_or_none(signal.sent_at_ms),
+        )
+        await publish(canonical_id, StepResult(merged, update))
+
     async def handle_signal(event: Any) -> None:
         signal: UserSignal = event.value
         if signal.kind == "interaction" and signal.canonical_id is not None:
@@ -208,6 +276,10 @@ def register(
             store(state, event.message.partition, max(signal.occurred_at_ms, state.last_event_ms))
         elif signal.kind == "tick":
             await handle_tick(event.message.partition, signal.occurred_at_ms)
+        elif signal.kind == "merge-out":
+            await handle_merge_out(signal)
+        elif signal.kind == "merge-in":
+            await handle_merge_in(signal, event.message.partition)
 
     async def run_join(stream: Any) -> None:
         await run_guarded("user-activity", stream, handle_event, dead_letters, ctx)

@@ -149,16 +149,25 @@ def _trigger(
     )
 
 
-def _score_update(
-    state: UserState, previous_level: int, event: Event, cfg: StreamSettings, emitted_at: datetime
+def score_update(
+    state: UserState,
+    previous_level: int,
+    cfg: StreamSettings,
+    emitted_at: datetime,
+    *,
+    update_id: str,
+    source_event_id: str,
+    source_occurred_at: datetime,
+    source_sent_at: datetime | None,
 ) -> EngagementScoreUpdate:
+    """The user's score, decayed to their latest event, as an output record."""
     half_life = cfg.scoring.half_life_hours * HOUR_MS
     now = state.last_event_ms
     product = decayed_to(state.product, now, half_life).value
     community = decayed_to(state.community, now, half_life).value
     reach = decayed_to(state.reach, now, cfg.orbit.reach_half_life_days * DAY_MS).value
     return EngagementScoreUpdate(
-        update_id=f"{state.canonical_id}:{event.event_id}",
+        update_id=update_id,
         canonical_id=state.canonical_id,
         score=round(product + community, 6),
         product_score=round(product, 6),
@@ -169,9 +178,9 @@ def _score_update(
         is_member=state.is_member,
         event_count=state.event_count,
         as_of=from_ms(now),
-        source_event_id=event.event_id,
-        source_occurred_at=event.occurred_at,
-        source_sent_at=event.sent_at,
+        source_event_id=source_event_id,
+        source_occurred_at=source_occurred_at,
+        source_sent_at=source_sent_at,
         emitted_at=emitted_at,
     )
 
@@ -202,7 +211,17 @@ def apply_event(
     if not late:
         scope = "community" if _is_community(event) else "product"
         updated, triggers = _triggers(updated, at, cfg, event, emitted_at, scope=scope)
-    return StepResult(updated, _score_update(updated, previous_level, event, cfg, emitted_at), triggers)
+    update = score_update(
+        updated,
+        previous_level,
+        cfg,
+        emitted_at,
+        update_id=f"{updated.canonical_id}:{event.event_id}",
+        source_event_id=event.event_id,
+        source_occurred_at=event.occurred_at,
+        source_sent_at=event.sent_at,
+    )
+    return StepResult(updated, update, triggers)
 
 
 def apply_interaction(

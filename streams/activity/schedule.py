@@ -38,6 +38,8 @@ def next_check_ms(state: UserState, now_ms: int, cfg: StreamSettings) -> int | N
     None when only a new event can change anything (nothing is coming due). API-error
     streaks are judged by the events that make them, so they never need a tick.
     """
+    if state.merged_into is not None:
+        return None  # its activity lives on under its person now
     t = cfg.triggers
     episodes = state.episodes
     due: list[int] = [now_ms + 1 for key in episodes if _stale_episode(state, key)]

@@ -54,6 +54,10 @@ class UserState(BaseModel):
     onboarding_total: int | None = None
     # Open churn-risk episodes (already triggered): episode key -> start time.
     episodes: dict[str, int] = Field(default_factory=dict)
+    # Merges already folded in (see merge.py): a redelivered merge changes nothing.
+    merged: list[str] = Field(default_factory=list)
+    # Set when this id's activity moved to the person it was linked to: a husk, not a user.
+    merged_into: str | None = None
 
 
 def prune_days(days: dict[int, int], today: int) -> dict[int, int]:

@@ -159,6 +159,25 @@ def register(app: faust.App, ctx: StreamContext, dead_letters: DeadLetters) -> J
         await topic.send(key=key.encode(), value=m.value, headers=m.headers, force=True)
         return True
 
+    async def move_activity(
+        key: str, canonical_id: str, event_id: str, at_ms: int, sent_ms: int | None
+    ) -> None:
+        """Identity ``key`` had no link, so its events so far went to its deterministic id:
+        now that it belongs to ``canonical_id``, that activity moves too (activity/merge.py)."""
+        old = resolution.resolve(key, None)
+        if old == canonical_id:
+            return
+        signal = UserSignal(
+            kind="merge-out",
+            canonical_id=old,
+            into=canonical_id,
+            merge_id=f"{event_id}:{old}",
+            event_id=event_id,
+            occurred_at_ms=at_ms,
+            sent_at_ms=sent_ms,
+        )
+        await user_signals.send(key=old, value=signal, force=True)
+
     async def handle_link(event: Any) -> None:
         link = decode(event)
         if not isinstance(link, IdentityLink):
@@ -218,6 +237,10 @@ def register(app: faust.App, ctx: StreamContext, dead_letters: DeadLetters) -> J
             return
         if decision.assign_second:
             identities[req.second_key] = decision.canonical_id
+            if second_canonical is None:
+                await move_activity(
+                    req.second_key, decision.canonical_id, req.event_id, req.occurred_at_ms, req.sent_at_ms
+                )
         if decision.assign_first:
             assignment = Assignment(
                 key=req.first_key,
@@ -236,6 +259,8 @@ def register(app: faust.App, ctx: StreamContext, dead_letters: DeadLetters) -> J
         current = identities.get(a.key)
         if current == a.expected:
             identities[a.key] = a.canonical_id
+            if a.expected is None:
+                await move_activity(a.key, a.canonical_id, a.event_id, a.occurred_at_ms, a.sent_at_ms)
             return
         if current == a.canonical_id:
             return

@@ -209,3 +209,43 @@ def test_two_workers_split_partitions_and_agree_with_one(pipeline_factory) -> No
     one, two = results
     assert len(one) == len(events)
     assert two == one
+
+
+def test_activity_from_before_a_link_moves_to_the_person(pipeline_factory) -> None:
+    pipeline = pipeline_factory(partitions=2, streams=STREAMS)
+    pipeline.start_workers(1)
+    person, github = ev.product("linda"), ev.github("lindacodes")
+    # Joined the forum and answered with GitHub before connecting it: that activity is
+    # scored under the GitHub identity's own deterministic id at first.
+    before = [
+        ev.make("FeatureUsed", person, ev.at(0), feature="a"),
+        ev.make("MemberJoined", github, ev.at(1), community="forum"),
+        ev.make("AnswerAccepted", github, ev.at(2), post_id="q", reply_id="r", tags=["x"]),
+    ]
+    send_events(pipeline.settings, before)
+    assert len(pipeline.read(ENGAGEMENT_SCORES, expect=3)) == 3
+    link = ev.link(person, github, ev.at(3))
+    send_events(pipeline.settings, [link])
+    old = deterministic_canonical_id("github", "lindacodes")
+    merge_id = f"{cid('linda')}:merge:{link.event_id}:{old}"
+    scores = {r.value.update_id: r.value for r in pipeline.read(ENGAGEMENT_SCORES, expect=5)}
+    merged = scores[merge_id]
+    h = 168  # half-life in hours; as of the latest event (2 h)
+    assert merged.canonical_id == cid("linda")
+    assert (merged.is_member, merged.event_count, merged.orbit_level) == (True, 3, 1)
+    assert merged.product_score == round(2.0 * 0.5 ** (2 / h), 6)
+    assert merged.community_score == round(1.0 * 0.5 ** (1 / h) + 8.0, 6)
+    # The GitHub identity's own id says it is gone, so analysts don't count it as a member.
+    husk = scores[f"{old}:merged-into:{link.event_id}:{old}"]
+    assert (husk.canonical_id, husk.score, husk.orbit_level, husk.is_member) == (old, 0.0, 0, False)
+    assert husk.previous_orbit_level == 1
+    # The person's next event carries on from the merged state.
+    later = ev.make("FeatureUsed", person, ev.at(4), feature="b")
+    send_events(pipeline.settings, [later])
+    got = score_rows(pipeline.read(ENGAGEMENT_SCORES, expect=6, settle=2.0))
+    community = (1.0 * 0.5 ** (1 / h) + 8.0) * 0.5 ** (2 / h)
+    product = 2.0 * 0.5 ** (4 / h) + 2.0
+    expected = (round(product + community, 6), round(product, 6), round(community, 6))
+    assert got[later.event_id] == (cid("linda"), *expected, 1, 4)
+    # One merge, however often the signals were delivered.
+    assert sum(1 for r in pipeline.read(ENGAGEMENT_SCORES, expect=6) if ":merge:" in r.value.update_id) == 1
