@@ -46,7 +46,7 @@ def run_demo(settings: Settings, options: DemoOptions, console: Console) -> bool
     from producers.sdk import EventProducer
     from producers.workload import WorkloadConfig, generate, paced
     from sinks.migrate import apply_migrations
-    from sinks.queries import count_rows
+    from sinks.queries import count_event_scores, count_rows
 
     shutil.rmtree(options.workdir, ignore_errors=True)
     demo_settings = settings.model_copy(
@@ -72,7 +72,8 @@ def run_demo(settings: Settings, options: DemoOptions, console: Console) -> bool
             for event in paced(events, options.rate):
                 producer.send(event)
                 progress.advance(task)
-        # Every product/community event becomes an events row and a score update.
+        # Every product/community event becomes an events row and a score update (identity
+        # merges add updates of their own, not counted here).
         with _progress(console) as progress:
             tasks = {
                 table: progress.add_task(f"{table} in ClickHouse", total=activity)
@@ -84,7 +85,11 @@ def run_demo(settings: Settings, options: DemoOptions, console: Console) -> bool
                 worker.ensure_alive()
                 sink.ensure_alive()
                 for table, task in tasks.items():
-                    landed[table] = count_rows(client, s.warehouse.database, table)
+                    landed[table] = (
+                        count_event_scores(client, s.warehouse.database)
+                        if table == "engagement_scores"
+                        else count_rows(client, s.warehouse.database, table)
+                    )
                     progress.update(task, completed=landed[table])
                 time.sleep(0.5)
         _print_summary(console, client, s, len(events), activity)

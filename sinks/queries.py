@@ -11,6 +11,14 @@ def count_rows(client: Any, database: str, table: str) -> int:
     return result
 
 
+def count_event_scores(client: Any, database: str) -> int:
+    """Score updates made by events, not by identity merges (docs/identity.md)."""
+    result: int = client.command(
+        f"SELECT count() FROM {database}.engagement_scores FINAL WHERE NOT update_id LIKE '%:merge%'"
+    )
+    return result
+
+
 def latency_summary(client: Any, database: str) -> dict[str, dict[str, float]]:
     """Quantiles (ms) of send -> score (worker) and send -> warehouse (sink) latency."""
     paths = {
