@@ -194,7 +194,23 @@ def register(
             queue.set(canonical_id, next_check_ms(result.state, previous, cfg))
             await publish(canonical_id, result)
 
-    async def handle_merge_out(signal: UserSignal) -> None:
+    async def publish_merge_update(
+        state: UserState, previous_level: int, update_id: str, signal: UserSignal
+    ) -> None:
+        """A score update stamped with the link that caused the merge."""
+        update = score_update(
+            state,
+            previous_level,
+            cfg,
+            ctx.clock(),
+            update_id=update_id,
+            source_event_id=signal.event_id or update_id,
+            source_occurred_at=from_ms(signal.occurred_at_ms),
+            source_sent_at=from_ms_or_none(signal.sent_at_ms),
+        )
+        await publish(state.canonical_id, StepResult(state, update))
+
+    async def handle_merge_out(signal: UserSignal, partition: int) -> None:
         """On the old id's partition: hand its state to the person, keep a husk that says so."""
         old, into = signal.canonical_id, signal.into
         stored = load(old) if old is not None else None
@@ -213,7 +229,8 @@ def register(
         await join.user_signals.send(key=into, value=moved, force=True)
         # Kept, not deleted: a redelivered merge-out resends the same merge, which the
         # person's state ignores, instead of losing state to a tombstone that won the race.
-        users[state.canonical_id] = state.model_copy(update={"merged_into": into}).model_dump_json().encode()
+        # Marked, it also leaves the due queue: ticks never judge a husk.
+        store(state.model_copy(update={"merged_into": into}), partition, state.last_event_ms)
         # The old id's last word for analysts: no score, no level, not a member of its own.
         gone = state.model_copy(
             update={
@@ -225,17 +242,9 @@ def register(
                 "last_event_ms": max(state.last_event_ms, signal.occurred_at_ms),
             }
         )
-        update = score_update(
-            gone,
-            state.orbit_level,
-            cfg,
-            ctx.clock(),
-            update_id=f"{state.canonical_id}:merged-into:{signal.merge_id}",
-            source_event_id=signal.event_id or state.canonical_id,
-            source_occurred_at=from_ms(signal.occurred_at_ms),
-            source_sent_at=from_ms_or_none(signal.sent_at_ms),
+        await publish_merge_update(
+            gone, state.orbit_level, f"{state.canonical_id}:merged-into:{signal.merge_id}", signal
         )
-        await publish(state.canonical_id, StepResult(state, update))
 
     async def handle_merge_in(signal: UserSignal, partition: int) -> None:
         """On the person's partition: fold the moved state in and say so with a score update."""
@@ -249,17 +258,8 @@ def register(
         if merged is person:
             return  # this merge was folded in before
         store(merged, partition, merged.last_event_ms)
-        update = score_update(
-            merged,
-            person.orbit_level if person is not None else 0,
-            cfg,
-            ctx.clock(),
-            update_id=f"{canonical_id}:merge:{signal.merge_id}",
-            source_event_id=signal.event_id or signal.merge_id,
-            source_occurred_at=from_ms(signal.occurred_at_ms),
-            source_sent_at=from_ms_or_none(signal.sent_at_ms),
-        )
-        await publish(canonical_id, StepResult(merged, update))
+        previous = person.orbit_level if person is not None else 0
+        await publish_merge_update(merged, previous, f"{canonical_id}:merge:{signal.merge_id}", signal)
 
     async def handle_signal(event: Any) -> None:
         signal: UserSignal = event.value
@@ -277,7 +277,7 @@ def register(
         elif signal.kind == "tick":
             await handle_tick(event.message.partition, signal.occurred_at_ms)
         elif signal.kind == "merge-out":
-            await handle_merge_out(signal)
+            await handle_merge_out(signal, event.message.partition)
         elif signal.kind == "merge-in":
             await handle_merge_in(signal, event.message.partition)
 

@@ -30,6 +30,8 @@ def test_each_absence_rule_comes_due_when_its_limit_passes() -> None:
     active = {8: 1, 9: 1, 10: 1}
     silent = _user(is_member=True, orbit_level=4, last_community_ms=10 * DAY_MS, community_days=active)
     assert next_check_ms(silent, 10 * DAY_MS, CFG) == 24 * DAY_MS  # 14 days of silence
+    # Once its activity moved to its person (an identity merge), the old id is never judged.
+    assert next_check_ms(silent.model_copy(update={"merged_into": "p"}), 10 * DAY_MS, CFG) is None
     asked = _user(open_questions={"q1": 5 * HOUR_MS, "q2": 3 * HOUR_MS})
     assert next_check_ms(asked, 6 * HOUR_MS, CFG) == 51 * HOUR_MS  # oldest question + 48 h
     signed = _user(signup_ms=2 * DAY_MS, onboarding_step=1, onboarding_total=4)
