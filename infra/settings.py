@@ -131,6 +131,8 @@ class WorkerSettings(_Section):
     # lowest latency. 16384 saves a third of the CPU per event at 100-250 events/s (fewer,
     # fuller fetches) but doubles p50 at 100 events/s; no difference at saturation.
     consumer_fetch_min_bytes: int = Field(default=1, ge=1)
+    # The resolve stage reads up to this many input records per batch (streams/identity/front.py).
+    front_max_batch: int = Field(default=1000, ge=1)
     # Absence triggers (silence, unanswered) are checked this often against event time.
     tick_interval_s: float = Field(default=1.0, gt=0)
 

@@ -15,10 +15,13 @@ import faust
 from infra.settings import Settings
 from schemas.catalog import SchemaCatalog
 from schemas.serde import serde_from_settings
+from schemas.topics import COMMUNITY_EVENTS, DEAD_LETTERS, PRODUCT_EVENTS
 from streams.activity import agents as activity_agents
 from streams.context import StreamContext, utc_now
 from streams.errors import DeadLetters
+from streams.fastout import FastProducer
 from streams.identity import agents as identity_agents
+from streams.identity.front import FrontTopics, ResolveFront
 from streams.mentors import agents as mentor_agents
 from streams.transport import WorkerApp
 
@@ -59,6 +62,52 @@ def faust_config(settings: Settings) -> dict[str, Any]:
     return conf
 
 
+def _start_resolve_front(
+    app: WorkerApp, ctx: StreamContext, join: identity_agents.JoinTopics, producer: FastProducer, batches: str
+) -> None:
+    """The batch resolve stage runs beside the agents, on the partitions Faust gives them."""
+    front = ResolveFront(
+        app,
+        ctx,
+        join.identities,
+        producer,
+        FrontTopics(
+            links=join.links.get_topic_name(),
+            product_in=ctx.topic_name(PRODUCT_EVENTS),
+            community_in=ctx.topic_name(COMMUNITY_EVENTS),
+            product_out=join.product_by_user.get_topic_name(),
+            community_out=join.community_by_user.get_topic_name(),
+            batches=batches,
+            interactions=join.interactions.get_topic_name(),
+            dead_letters=ctx.topic_name(DEAD_LETTERS),
+        ),
+    )
+
+    async def on_rebalance_complete(_app: Any, **_kwargs: Any) -> None:
+        await front.sync_assignment()
+
+    async def on_revoked(_app: Any, revoked: set[Any], **_kwargs: Any) -> None:
+        await front.release({tp.partition for tp in revoked if tp.topic == front.topics.links})
+
+    async def on_shutdown(_app: Any, **_kwargs: Any) -> None:
+        await front.close()
+        producer.close()
+
+    # mode's handler type is a Protocol no plain function satisfies under mypy.
+    app.on_rebalance_complete.connect(on_rebalance_complete)  # type: ignore[arg-type]
+    app.on_partitions_revoked.connect(on_revoked)  # type: ignore[arg-type]
+    app.on_before_shutdown.connect(on_shutdown)  # type: ignore[arg-type]
+
+    async def run_front() -> None:
+        try:
+            await front.run()
+        except BaseException as exc:
+            ctx.health.died("resolve-front", exc)
+            raise
+
+    app.task(run_front)
+
+
 def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> faust.App:
     """A worker app for ``settings``: identity resolution, the per-user join, mentors."""
     app = WorkerApp(
@@ -72,10 +121,19 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
         serde=serde_from_settings(settings.kafka, SchemaCatalog.load()),
         clock=clock,
     )
+    producer = FastProducer(
+        {
+            **settings.kafka.confluent_config(),
+            "client.id": f"{settings.worker.app_id}-hot-path",
+            "linger.ms": settings.worker.producer_linger_ms,
+        }
+    )
+    app.fast_producer = producer
     dead_letters = DeadLetters(app, ctx)
     join_topics = identity_agents.register(app, ctx, dead_letters)
     mentor_topics = mentor_agents.register(app, ctx, dead_letters)
-    activity_agents.register(app, ctx, dead_letters, join_topics, mentor_topics)
+    batches = activity_agents.register(app, ctx, dead_letters, join_topics, mentor_topics, producer)
+    _start_resolve_front(app, ctx, join_topics, producer, batches)
 
     async def health(web: Any, request: Any) -> Any:
         snapshot = ctx.health.snapshot()

@@ -1,4 +1,5 @@
-"""Faust's aiokafka transport with the consumer's fetch wait under our control.
+"""Faust's aiokafka transport with the consumer's fetch wait under our control, and
+source offsets committed only after the hot path's own producer has delivered.
 
 faust-streaming's aiokafka driver hard-codes ``fetch_max_wait_ms=1500``. aiokafka keeps
 one fetch in flight per broker and leaves out of it the partitions whose records are still
@@ -15,6 +16,8 @@ from typing import Any, cast
 import faust
 from faust.transport.drivers import aiokafka as driver
 
+from streams.fastout import FastProducer
+
 
 class _ConsumerThread(driver.AIOKafkaConsumerThread):
     def _create_worker_consumer(self, transport: Any) -> Any:
@@ -30,17 +33,29 @@ class _Consumer(driver.Consumer):
     def _new_consumer_thread(self) -> _ConsumerThread:
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
+    async def _commit(self, offsets: Any) -> bool:
+        # Faust flushes its own producer before committing; outputs and changelog records
+        # sent through librdkafka (streams/fastout.py) must be acknowledged first too, or a
+        # crash after the commit would lose what the committed events produced.
+        fast_producer = cast("WorkerApp", self.app).fast_producer
+        if fast_producer is not None:
+            await fast_producer.flush()
+        result: bool = await super()._commit(offsets)
+        return result
+
 
 class _Transport(driver.Transport):
     Consumer = _Consumer
 
 
 class WorkerApp(faust.App):
-    """A Faust app whose Kafka consumer fetches with ``fetch_max_wait_ms``."""
+    """A Faust app whose Kafka consumer fetches with ``fetch_max_wait_ms`` and commits after
+    ``fast_producer`` (when set) has delivered everything sent so far."""
 
     def __init__(self, *args: Any, fetch_max_wait_ms: int, fetch_min_bytes: int = 1, **kwargs: Any) -> None:
         self.fetch_max_wait_ms = fetch_max_wait_ms
         self.fetch_min_bytes = fetch_min_bytes
+        self.fast_producer: FastProducer | None = None
         super().__init__(*args, **kwargs)
 
     def _new_transport(self) -> Any:

@@ -15,34 +15,34 @@ due time (schedule.py) the watermark has passed.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import faust
-from aiokafka.partitioner import murmur2
 
-from schemas.models import AnswerAccepted, ApiCall, Event
-from schemas.topics import CHURN_TRIGGERS, ENGAGEMENT_SCORES
+from schemas.models import AnswerAccepted, ApiCall, ChurnRiskTrigger, EngagementScoreUpdate, Event
+from schemas.topics import CHURN_TRIGGERS, DEAD_LETTERS, ENGAGEMENT_SCORES
+from streams.activity.join import BatchOutcome, JoinStep
 from streams.activity.merge import merge_states
-from streams.activity.process import StepResult, apply_event, apply_interaction, check_absence, score_update
+from streams.activity.process import StepResult, apply_interaction, check_absence, score_update
 from streams.activity.schedule import DueQueue, next_check_ms
 from streams.activity.state import Decayed, UserState
 from streams.activity.watermarks import InputClocks
-from streams.channels import avro_topic
+from streams.batches import decode_batch
 from streams.context import StreamContext
-from streams.errors import DeadLetters, run_guarded
-from streams.exceptions import UnexpectedRecordError
+from streams.errors import DeadLetters, dead_letter_headers, run_guarded
+from streams.fastout import FastProducer
 from streams.identity.agents import JoinTopics
+from streams.identity.front import Source
 from streams.mentors.agents import MentorTopics
 from streams.messages import HelpRequest, Solution, UserSignal
+from streams.partitioning import partition_of
+from streams.tables import FastChangelogTable
 from streams.timeconv import from_ms, from_ms_or_none, to_ms
 
 USER_TABLE = "users"
 WATERMARK_TABLE = "watermarks"
-
-
-def partition_of(key: str, partitions: int) -> int:
-    """The partition Kafka's default (murmur2) partitioner gives ``key``."""
-    return (murmur2(key.encode()) & 0x7FFFFFFF) % partitions
+USER_EVENT_BATCHES = "user-event-batches"
 
 
 def register(
@@ -51,19 +51,41 @@ def register(
     dead_letters: DeadLetters,
     join: JoinTopics,
     mentors: MentorTopics,
-) -> None:
+    producer: FastProducer,
+) -> str:
+    """Declare the join's topics, tables and agents; returns the batch topic's name."""
     n = ctx.partitions
     cfg = ctx.settings.streams
-    scores_out = avro_topic(app, ctx.topic_name(ENGAGEMENT_SCORES), partitions=n)
-    triggers_out = avro_topic(app, ctx.topic_name(CHURN_TRIGGERS), partitions=n)
+    scores_name = ctx.topic_name(ENGAGEMENT_SCORES)
+    triggers_name = ctx.topic_name(CHURN_TRIGGERS)
+    dead_letters_name = ctx.topic_name(DEAD_LETTERS)
+    help_name = mentors.help_requests.get_topic_name()
+    solutions_name = mentors.solutions.get_topic_name()
+    # The two join inputs, named as the watermarks table has always keyed them.
     join_topics = (join.product_by_user.get_topic_name(), join.community_by_user.get_topic_name())
-    # Both re-keyed streams, read by the one joining agent.
-    joined = avro_topic(app, *join_topics, partitions=n)
+    # Resolved events, many per record, one record per destination partition per batch.
+    batches = app.topic(
+        ctx.topic_name(USER_EVENT_BATCHES),
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=n,
+        internal=True,
+    )
+    step = JoinStep(cfg, ctx.serde)
     # User state as pydantic's own JSON bytes: parsed and written by pydantic-core in one
     # step: 15 us a read and write instead of 42 us with json + model_validate / model_dump.
-    users = app.Table(USER_TABLE, default=None, partitions=n, key_type=str, value_type=bytes)
+    users: Any = app.tables.add(
+        FastChangelogTable(
+            app,
+            name=USER_TABLE,
+            default=None,
+            partitions=n,
+            key_type=str,
+            value_type=bytes,
+            fast_producer=producer,
+        )
+    )
     watermarks = app.Table(WATERMARK_TABLE, default=None, partitions=n, key_type=str)
-    serde = ctx.serde
     # Derived from the tables, rebuilt after every rebalance (never a source of truth).
     clocks = InputClocks(join_topics)
     due: dict[int, DueQueue] = {}
@@ -108,25 +130,20 @@ def register(
     # mode's handler type is a Protocol no plain function satisfies under mypy.
     app.on_partitions_revoked.connect(on_revoked)  # type: ignore[arg-type]
 
-    async def publish(canonical_id: str, result: StepResult) -> None:
-        # State is written before any await, so the two agents writing ``users`` never
-        # interleave a read-modify-write of one user.
+    def publish(canonical_id: str, result: StepResult) -> bool:
+        """Queue the step's outputs; True when there were any (the caller flushes)."""
+        key = canonical_id.encode()
+        outputs: list[tuple[str, EngagementScoreUpdate | ChurnRiskTrigger]] = [
+            (triggers_name, trigger) for trigger in result.triggers
+        ]
         if result.score_update is not None:
-            await scores_out.send(
-                key=canonical_id.encode(),
-                value=serde.encode(result.score_update, scores_out.get_topic_name()),
-                force=True,
-            )
-            ctx.health.outputs[ENGAGEMENT_SCORES] += 1
-        for trigger in result.triggers:
-            await triggers_out.send(
-                key=canonical_id.encode(),
-                value=serde.encode(trigger, triggers_out.get_topic_name()),
-                force=True,
-            )
-            ctx.health.outputs[CHURN_TRIGGERS] += 1
+            outputs.insert(0, (scores_name, result.score_update))
+        for topic, record in outputs:
+            producer.produce(topic, ctx.serde.encode(record, topic), key)
+            ctx.health.outputs[ENGAGEMENT_SCORES if topic == scores_name else CHURN_TRIGGERS] += 1
+        return bool(outputs)
 
-    async def route_to_mentors(record: Event, canonical_id: str) -> None:
+    def route_to_mentors(record: Event, canonical_id: str) -> None:
         if isinstance(record, ApiCall) and record.payload.error_class:
             request = HelpRequest(
                 canonical_id=canonical_id,
@@ -135,26 +152,42 @@ def register(
                 occurred_at_ms=to_ms(record.occurred_at),
                 sent_at_ms=to_ms(record.sent_at) if record.sent_at else None,
             )
-            await mentors.help_requests.send(key=request.error_class, value=request, force=True)
+            producer.produce(help_name, request.dumps(serializer="json"), request.error_class.encode())
         elif isinstance(record, AnswerAccepted):
             for tag in record.payload.tags:
                 solution = Solution(
                     error_class=tag, solver_canonical_id=canonical_id, solved_at_ms=to_ms(record.occurred_at)
                 )
-                await mentors.solutions.send(key=tag, value=solution, force=True)
+                producer.produce(solutions_name, solution.dumps(serializer="json"), tag.encode())
 
-    async def handle_event(event: Any) -> None:
+    def dead_letter_entries(outcome: BatchOutcome) -> None:
+        failed_at_ms = wall_ms()
+        for entry, exc in outcome.failures:
+            source = Source(entry.topic, entry.partition, entry.offset)
+            producer.produce(
+                dead_letters_name,
+                entry.value,
+                entry.canonical_id.encode(),
+                headers=dead_letter_headers(source, exc, "user-activity", failed_at_ms),
+            )
+            ctx.health.agent("user-activity").dead_lettered += 1
+            ctx.health.outputs[DEAD_LETTERS] += 1
+
+    async def handle_batch(event: Any) -> None:
         m = event.message
-        record = serde.decode(m.value, topic=m.topic, partition=m.partition, offset=m.offset)
-        if not isinstance(record, Event) or record.canonical_id is None:
-            raise UnexpectedRecordError(m, type(record).__name__, "a resolved product or community event")
-        canonical_id = record.canonical_id
-        at = to_ms(record.occurred_at)
-        result = apply_event(load(canonical_id), record, canonical_id, cfg, emitted_at=ctx.clock())
-        store(result.state, m.partition, at)
-        clocks.advance(m.partition, m.topic, at, wall_ms())
-        await publish(canonical_id, result)
-        await route_to_mentors(record, canonical_id)
+        outcome = step.run(decode_batch(m.value), load, ctx.clock())
+        for applied in outcome.applied:
+            publish(applied.canonical_id, applied.result)
+            route_to_mentors(applied.event, applied.canonical_id)
+        dead_letter_entries(outcome)
+        # Outputs are acknowledged before state records their events as applied: a crash
+        # in between replays the events (same outputs, same ids), never skips their outputs.
+        await producer.flush()
+        for state in outcome.states.values():
+            store(state, m.partition, state.last_event_ms)
+        now = wall_ms()
+        for community, at in outcome.clocks.items():
+            clocks.advance(m.partition, join_topics[1] if community else join_topics[0], at, now)
 
     def restore_clocks(partition: int) -> None:
         """After a restart or a rebalance the in-memory clocks start from the table."""
@@ -184,20 +217,26 @@ def register(
             return
         now = from_ms(previous)
         queue = queue_for(partition)
+        changed: list[UserState] = []
+        published = False
         for canonical_id in queue.pop_due(previous):
             state = load(canonical_id)
             if state is None:
                 continue
             result = check_absence(state, now, cfg, emitted_at=ctx.clock())
             if result.state != state:
-                users[canonical_id] = result.state.model_dump_json().encode()
+                changed.append(result.state)
             queue.set(canonical_id, next_check_ms(result.state, previous, cfg))
-            await publish(canonical_id, result)
+            published |= publish(canonical_id, result)
+        if published:
+            await producer.flush()  # outputs before the state that says they were made
+        for state in changed:
+            users[state.canonical_id] = state.model_dump_json().encode()
 
     async def publish_merge_update(
         state: UserState, previous_level: int, update_id: str, signal: UserSignal
     ) -> None:
-        """A score update stamped with the link that caused the merge."""
+        """A score update stamped with the link that caused the merge, acknowledged on return."""
         update = score_update(
             state,
             previous_level,
@@ -208,7 +247,8 @@ def register(
             source_occurred_at=from_ms(signal.occurred_at_ms),
             source_sent_at=from_ms_or_none(signal.sent_at_ms),
         )
-        await publish(state.canonical_id, StepResult(state, update))
+        publish(state.canonical_id, StepResult(state, update))
+        await producer.flush()
 
     async def handle_merge_out(signal: UserSignal, partition: int) -> None:
         """On the old id's partition: hand its state to the person, keep a husk that says so."""
@@ -227,10 +267,6 @@ def register(
             sent_at_ms=signal.sent_at_ms,
         )
         await join.user_signals.send(key=into, value=moved, force=True)
-        # Kept, not deleted: a redelivered merge-out resends the same merge, which the
-        # person's state ignores, instead of losing state to a tombstone that won the race.
-        # Marked, it also leaves the due queue: ticks never judge a husk.
-        store(state.model_copy(update={"merged_into": into}), partition, state.last_event_ms)
         # The old id's last word for analysts: no score, no level, not a member of its own.
         gone = state.model_copy(
             update={
@@ -245,6 +281,10 @@ def register(
         await publish_merge_update(
             gone, state.orbit_level, f"{state.canonical_id}:merged-into:{signal.merge_id}", signal
         )
+        # Kept, not deleted: a redelivered merge-out resends the same merge, which the
+        # person's state ignores, instead of losing state to a tombstone that won the race.
+        # Marked, it also leaves the due queue: ticks never judge a husk.
+        store(state.model_copy(update={"merged_into": into}), partition, state.last_event_ms)
 
     async def handle_merge_in(signal: UserSignal, partition: int) -> None:
         """On the person's partition: fold the moved state in and say so with a score update."""
@@ -257,9 +297,9 @@ def register(
         )
         if merged is person:
             return  # this merge was folded in before
-        store(merged, partition, merged.last_event_ms)
         previous = person.orbit_level if person is not None else 0
         await publish_merge_update(merged, previous, f"{canonical_id}:merge:{signal.merge_id}", signal)
+        store(merged, partition, merged.last_event_ms)
 
     async def handle_signal(event: Any) -> None:
         signal: UserSignal = event.value
@@ -281,13 +321,25 @@ def register(
         elif signal.kind == "merge-in":
             await handle_merge_in(signal, event.message.partition)
 
+    # Both agents read, change and write ``users`` with awaits in between (the flush of
+    # outputs): one at a time, so neither writes over a change the other just made.
+    users_lock = asyncio.Lock()
+
+    async def locked_batch(event: Any) -> None:
+        async with users_lock:
+            await handle_batch(event)
+
+    async def locked_signal(event: Any) -> None:
+        async with users_lock:
+            await handle_signal(event)
+
     async def run_join(stream: Any) -> None:
-        await run_guarded("user-activity", stream, handle_event, dead_letters, ctx)
+        await run_guarded("user-activity", stream, locked_batch, dead_letters, ctx)
 
     async def run_signals(stream: Any) -> None:
-        await run_guarded("user-signals", stream, handle_signal, dead_letters, ctx)
+        await run_guarded("user-signals", stream, locked_signal, dead_letters, ctx)
 
-    app.agent(joined, name="user-activity", concurrency=1)(run_join)
+    app.agent(batches, name="user-activity", concurrency=1)(run_join)
     app.agent(join.user_signals, name="user-signals", concurrency=1)(run_signals)
 
     async def tick() -> None:
@@ -310,3 +362,4 @@ def register(
             )
 
     app.timer(ctx.settings.worker.tick_interval_s, name="absence-tick")(tick)
+    return batches.get_topic_name()

@@ -14,6 +14,7 @@ from streams.activity.state import (
     DAY_MS,
     HOUR_MS,
     MAX_OPEN_QUESTIONS,
+    MAX_RECENT_EVENT_IDS,
     MAX_RECENT_WEIGHTS,
     Decayed,
     UserState,
@@ -97,6 +98,15 @@ def merge_states(
             "onboarding_total": base.onboarding_total or other.onboarding_total,
             "episodes": episodes,
             "merged": [*base.merged, merge_id][-MAX_MERGES_REMEMBERED:],
+            # Both ids' inputs stay idempotent: a redelivered event of either is recognised.
+            "applied": {
+                source: max(offset, base.applied.get(source, -1))
+                for source, offset in {**base.applied, **other.applied}.items()
+            },
+            "recent_event_ids": [
+                *[e for e in other.recent_event_ids if e not in base.recent_event_ids],
+                *base.recent_event_ids,
+            ][-MAX_RECENT_EVENT_IDS:],
         }
     )
     level, lower_since = next_level(merged, merged.last_event_ms, cfg.orbit)

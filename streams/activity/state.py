@@ -10,6 +10,8 @@ HOUR_MS = 3_600_000
 KEEP_DAYS = 100
 MAX_RECENT_WEIGHTS = 64
 MAX_OPEN_QUESTIONS = 32
+# Re-sent events (same event_id, a new offset) are recognised among this many recent ones.
+MAX_RECENT_EVENT_IDS = 32
 
 
 class Decayed(BaseModel):
@@ -58,6 +60,27 @@ class UserState(BaseModel):
     merged: list[str] = Field(default_factory=list)
     # Set when this id's activity moved to the person it was linked to: a husk, not a user.
     merged_into: str | None = None
+    # Idempotence under redelivery (activity/join.py): per input partition
+    # ("topic:partition"), the offset of the last event folded in. One identity's events
+    # arrive in order on one partition, so an event at or before it is a redelivery.
+    applied: dict[str, int] = Field(default_factory=dict)
+    # Event ids folded in lately: a service that re-sends an event counts it once.
+    recent_event_ids: list[str] = Field(default_factory=list)
+
+
+def already_applied(state: UserState, source: str, offset: int, event_id: str) -> bool:
+    """Whether the event at ``offset`` of ``source`` (or an earlier copy of it) is in ``state``."""
+    last = state.applied.get(source)
+    return (last is not None and offset <= last) or event_id in state.recent_event_ids
+
+
+def mark_applied(state: UserState, source: str, offset: int, event_id: str) -> UserState:
+    return state.model_copy(
+        update={
+            "applied": {**state.applied, source: max(offset, state.applied.get(source, -1))},
+            "recent_event_ids": [*state.recent_event_ids, event_id][-MAX_RECENT_EVENT_IDS:],
+        }
+    )
 
 
 def prune_days(days: dict[int, int], today: int) -> dict[int, int]:

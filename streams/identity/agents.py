@@ -1,9 +1,8 @@
-"""Identity resolution and the repartition step of the per-user join.
+"""Identity links and the far ends of interactions (events are resolved in front.py).
 
-Topics in:  identity-links, product-events, community-events (keyed by identity key).
-Topics out: product-by-user, community-by-user (resolved events keyed by canonical id),
-            identity-refusals, relationship-edges, user-signals (reach).
-Internal:   identity-link-requests, identity-assignments, interactions-by-identity.
+Topics in:  identity-links (keyed by identity key), interactions-by-identity.
+Topics out: identity-refusals, relationship-edges, user-signals (reach, merges).
+Internal:   identity-link-requests, identity-assignments.
 
 The ``identities`` table maps identity key -> canonical id and is co-partitioned with the
 input topics, so an event is resolved on the partition that owns its identity. A link
@@ -21,24 +20,16 @@ from typing import Any
 
 import faust
 
-from schemas.identity import IdentityProvider, identity_key
 from schemas.models import (
-    AnswerAccepted,
     EdgeKind,
-    Event,
     Identity,
     IdentityLink,
     IdentityMergeRefused,
-    Mention,
-    ReactionAdded,
     RelationshipEdge,
-    ReplyCreated,
 )
 from schemas.topics import (
-    COMMUNITY_EVENTS,
     IDENTITY_LINKS,
     IDENTITY_REFUSALS,
-    PRODUCT_EVENTS,
     RELATIONSHIP_EDGES,
 )
 from streams.channels import avro_topic, record_topic
@@ -46,6 +37,7 @@ from streams.context import StreamContext
 from streams.errors import DeadLetters, run_guarded
 from streams.exceptions import UnexpectedRecordError
 from streams.identity import resolution
+from streams.identity.keys import identity_of
 from streams.messages import Assignment, InteractionRequest, LinkRequest, UserSignal
 from streams.timeconv import from_ms, from_ms_or_none, to_ms
 
@@ -65,28 +57,10 @@ class JoinTopics:
     product_by_user: Any
     community_by_user: Any
     user_signals: Any
-
-
-def interaction_targets(event: Event) -> list[tuple[Identity, EdgeKind, str]]:
-    """Who else an event touches (the far end of a relationship edge), how, and on which post."""
-    if isinstance(event, ReplyCreated) and event.payload.post_author is not None:
-        return [(event.payload.post_author, EdgeKind.REPLY, event.payload.post_id)]
-    if isinstance(event, AnswerAccepted) and event.payload.asker is not None:
-        return [(event.payload.asker, EdgeKind.ANSWER, event.payload.post_id)]
-    if isinstance(event, Mention):
-        return [(event.payload.mentioned, EdgeKind.MENTION, event.payload.post_id)]
-    if isinstance(event, ReactionAdded) and event.payload.target_author is not None:
-        return [(event.payload.target_author, EdgeKind.REACTION, event.payload.post_id)]
-    return []
-
-
-def key_of(identity: Identity) -> str:
-    return identity_key(identity.provider, identity.external_id)
-
-
-def identity_of(key: str) -> Identity:
-    provider, _, external_id = key.partition(":")
-    return Identity(provider=IdentityProvider(provider), external_id=external_id)
+    # For the batch resolve stage (front.py), which reads the event topics itself.
+    identities: Any
+    links: Any
+    interactions: Any
 
 
 def refusal_record(
@@ -128,8 +102,6 @@ def register(app: faust.App, ctx: StreamContext, dead_letters: DeadLetters) -> J
         return record_topic(app, ctx.topic_name(base), value_type=value_type, partitions=n)
 
     links_in = avro(IDENTITY_LINKS)
-    product_in = avro(PRODUCT_EVENTS)
-    community_in = avro(COMMUNITY_EVENTS)
     product_out = avro(PRODUCT_BY_USER)
     community_out = avro(COMMUNITY_BY_USER)
     refusals_out = avro(IDENTITY_REFUSALS)
@@ -292,39 +264,6 @@ def register(app: faust.App, ctx: StreamContext, dead_letters: DeadLetters) -> J
         )
         await send_avro(refusals_out, a.key, refusal)
 
-    def make_resolver(source: Any, out: Any) -> Any:
-        async def handle(event: Any) -> None:
-            record = decode(event)
-            if not isinstance(record, Event) or isinstance(record, IdentityLink):
-                raise UnexpectedRecordError(
-                    event.message, type(record).__name__, "a product or community event"
-                )
-            canonical = record.canonical_id
-            if canonical is None:
-                key = key_of(record.identity)
-                if await rerouted(event, source, key):
-                    return
-                canonical = resolution.resolve(key, identities.get(key))
-                record = record.model_copy(update={"canonical_id": canonical})
-            await send_avro(out, canonical, record)
-            for target, kind, post in interaction_targets(record):
-                target_key, _ = resolution.checked_key(target.provider, target.external_id)
-                if target_key is None:
-                    continue  # an anonymous far end makes no relationship edge
-                request = InteractionRequest(
-                    target_key=target_key,
-                    from_canonical_id=canonical,
-                    kind=kind.value,
-                    weight=1.0,
-                    ref=post,
-                    event_id=record.event_id,
-                    occurred_at_ms=to_ms(record.occurred_at),
-                    sent_at_ms=to_ms(record.sent_at) if record.sent_at else None,
-                )
-                await interactions.send(key=request.target_key, value=request, force=True)
-
-        return handle
-
     async def handle_interaction(event: Any) -> None:
         req: InteractionRequest = event.value
         target = resolution.resolve(req.target_key, identities.get(req.target_key))
@@ -363,7 +302,12 @@ def register(app: faust.App, ctx: StreamContext, dead_letters: DeadLetters) -> J
     agent("identity-link", links_in, handle_link)
     agent("identity-link-request", link_requests, handle_link_request)
     agent("identity-assignment", assignments, handle_assignment)
-    agent("resolve-product", product_in, make_resolver(product_in, product_out))
-    agent("resolve-community", community_in, make_resolver(community_in, community_out))
     agent("resolve-interaction", interactions, handle_interaction)
-    return JoinTopics(product_by_user=product_out, community_by_user=community_out, user_signals=user_signals)
+    return JoinTopics(
+        product_by_user=product_out,
+        community_by_user=community_out,
+        user_signals=user_signals,
+        identities=identities,
+        links=links_in,
+        interactions=interactions,
+    )

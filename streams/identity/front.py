@@ -1,0 +1,265 @@
+"""The resolve stage: product-events and community-events read in batches by librdkafka.
+
+faust-streaming reads a record for about half a millisecond of worker CPU whatever the
+agent then does (aiokafka fetches and decodes in Python, the stream hands each event
+through several tasks); at the rates a product emits, that alone filled the worker. This
+stage reads the public topics with a confluent-kafka consumer, many records per call,
+resolves every event against Faust's ``identities`` table and sends:
+
+- each resolved event to product-by-user / community-by-user (for the sink),
+- per destination partition, one ``user-event-batches`` record holding all of this
+  batch's events for that partition (the join reads one record per batch, not per event),
+- interaction requests for the far end of replies, mentions and reactions,
+- events keyed by something other than their identity back to the right partition, and
+  undecodable ones to dead-letters.
+
+Co-partitioning: it owns exactly the partitions of the input topics whose
+identity-links partition (and so whose slice of the ``identities`` table) Faust gave this
+worker, and takes them only once the table is recovered. Offsets: stored only after the
+batch's sends are acknowledged and committed by librdkafka's auto-commit (and at once on
+revocation), so a crash replays a batch, never skips one; the join recognises the replay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+
+from schemas.models import Event, IdentityLink
+from streams.batches import ResolvedEntry, encode_batch
+from streams.context import StreamContext
+from streams.errors import Action, classify, dead_letter_headers
+from streams.exceptions import UnexpectedRecordError
+from streams.fastout import FastProducer
+from streams.identity import resolution
+from streams.identity.keys import interaction_requests, key_of
+from streams.partitioning import partition_of
+from streams.timeconv import to_ms
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a record was read: what dead-letter headers name."""
+
+    topic: str
+    partition: int
+    offset: int
+
+
+@dataclass(frozen=True)
+class FrontTopics:
+    """Topic names the stage reads and writes (with the configured prefix)."""
+
+    links: str
+    product_in: str
+    community_in: str
+    product_out: str
+    community_out: str
+    batches: str
+    interactions: str
+    dead_letters: str
+
+
+class ResolveFront:
+    """Reads the event topics in batches and forwards resolved events to the join."""
+
+    def __init__(
+        self,
+        app: faust.App,
+        ctx: StreamContext,
+        identities: Any,
+        producer: FastProducer,
+        topics: FrontTopics,
+    ) -> None:
+        self.app = app
+        self.ctx = ctx
+        self.identities = identities
+        self.producer = producer
+        self.topics = topics
+        self._outputs = {topics.product_in: topics.product_out, topics.community_in: topics.community_out}
+        self._stages = {topics.product_in: "resolve-product", topics.community_in: "resolve-community"}
+        w = ctx.settings.worker
+        self._max_batch = w.front_max_batch
+        self.consumer = Consumer(
+            {
+                **ctx.settings.kafka.confluent_config(),
+                "group.id": ctx.topic_name(f"{w.app_id}-resolve"),
+                "enable.auto.commit": True,
+                "enable.auto.offset.store": False,
+                "auto.commit.interval.ms": int(w.commit_interval_s * 1000),
+                "auto.offset.reset": "earliest",
+                "fetch.wait.max.ms": w.consumer_fetch_max_wait_ms,
+                "fetch.min.bytes": w.consumer_fetch_min_bytes,
+                "logger": log,
+            }
+        )
+        self.owned: set[int] = set()
+        self._lock = asyncio.Lock()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="resolve-front")
+        self._wake = asyncio.Event()
+        self._stopping = False
+
+    # -- assignment, mirrored from Faust's ------------------------------------------------
+    async def sync_assignment(self) -> None:
+        """After a rebalance (tables recovered): own the input partitions Faust gave us."""
+        wanted = {tp.partition for tp in self.app.consumer.assignment() if tp.topic == self.topics.links}
+        async with self._lock:
+            added = wanted - self.owned
+            if added:
+                self.consumer.incremental_assign(self._tps(added))
+                self.owned |= added
+                log.info("resolve stage took partitions %s", sorted(added))
+        self._wake.set()
+
+    async def release(self, partitions: set[int]) -> None:
+        """Before Faust hands these partitions on: finish, commit and let go of them."""
+        async with self._lock:
+            gone = partitions & self.owned
+            if not gone:
+                return
+            await self.producer.flush()
+            self._commit_now()
+            self.consumer.incremental_unassign(self._tps(gone))
+            self.owned -= gone
+            log.info("resolve stage released partitions %s", sorted(gone))
+
+    def _tps(self, partitions: set[int]) -> list[TopicPartition]:
+        return [
+            TopicPartition(topic, p)
+            for topic in (self.topics.product_in, self.topics.community_in)
+            for p in partitions
+        ]
+
+    def _commit_now(self) -> None:
+        try:
+            self.consumer.commit(asynchronous=False)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError._NO_OFFSET:  # noqa: SLF001  # nothing stored yet
+                raise
+
+    # -- the loop ------------------------------------------------------------------------
+    def _fetch(self) -> list[Message]:
+        """Block for the first record (up to 100 ms), then take what is already buffered."""
+        first = self.consumer.poll(0.1)
+        if first is None:
+            return []
+        rest: list[Message] = self.consumer.consume(self._max_batch - 1, 0)
+        return [first, *rest]
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while not self._stopping:
+            if not self.owned:
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            messages = await loop.run_in_executor(self._executor, self._fetch)
+            if not messages:
+                continue
+            async with self._lock:
+                # Records of partitions released while this fetch ran are someone else's now.
+                messages = [m for m in messages if m.partition() in self.owned and not self._stopping]
+                if not messages:
+                    continue
+                positions = self.process(messages)
+                await self.producer.flush()
+                self.consumer.store_offsets(
+                    offsets=[TopicPartition(t, p, o + 1) for (t, p), o in positions.items()]
+                )
+
+    async def close(self) -> None:
+        """Finish the batch in hand, commit what was forwarded, leave."""
+        self._stopping = True
+        self._wake.set()
+        async with self._lock:
+            self._executor.shutdown(wait=True)  # the fetch in flight returns within 100 ms
+            await self.producer.flush()
+            try:
+                self._commit_now()
+            finally:
+                self.consumer.close()
+
+    # -- one batch -----------------------------------------------------------------------
+    def process(self, messages: list[Message]) -> Mapping[tuple[str, int], int]:
+        """Resolve and send a batch; returns the last offset handled per input partition."""
+        batches: dict[int, list[ResolvedEntry]] = defaultdict(list)
+        positions: dict[tuple[str, int], int] = {}
+        n = self.ctx.partitions
+        for msg in messages:
+            err = msg.error()
+            if err is not None:
+                if err.code() == KafkaError._PARTITION_EOF:  # noqa: SLF001
+                    continue
+                raise KafkaException(err)
+            topic, partition, offset = msg.topic() or "", msg.partition() or 0, msg.offset() or 0
+            positions[(topic, partition)] = offset
+            try:
+                entry = self._resolve(msg, topic, partition, offset)
+            except Exception as exc:
+                if classify(exc) is Action.FATAL:
+                    raise
+                self._dead_letter(msg, Source(topic, partition, offset), exc)
+                continue
+            if entry is not None:
+                batches[partition_of(entry.canonical_id, n)].append(entry)
+                self.ctx.health.agent(self._stages[topic]).processed += 1
+        for destination, entries in batches.items():
+            self.producer.produce(self.topics.batches, encode_batch(entries), b"batch", partition=destination)
+        return positions
+
+    def _resolve(self, msg: Message, topic: str, partition: int, offset: int) -> ResolvedEntry | None:
+        serde = self.ctx.serde
+        value = msg.value()
+        record = serde.decode(value, topic=topic, partition=partition, offset=offset)
+        if not isinstance(record, Event) or isinstance(record, IdentityLink):
+            raise UnexpectedRecordError(
+                Source(topic, partition, offset), type(record).__name__, "a product or community event"
+            )
+        canonical = record.canonical_id
+        out = self._outputs[topic]
+        if canonical is None:
+            key = key_of(record.identity)
+            if msg.key() != key.encode():
+                # Keyed by something else: resolve it on the partition that owns its identity.
+                self.producer.produce(topic, value, key.encode(), headers=_headers(msg))
+                return None
+            canonical = resolution.resolve(key, self.identities.get(key))
+            record = record.model_copy(update={"canonical_id": canonical})
+            value = serde.encode(record, out)
+        assert value is not None  # decode refused empty values
+        self.producer.produce(out, value, canonical.encode())
+        self.ctx.health.outputs[out] += 1
+        sent_ms = to_ms(record.sent_at) if record.sent_at else None
+        for target_key, request in interaction_requests(record, canonical, sent_ms):
+            self.producer.produce(self.topics.interactions, request, target_key.encode())
+        return ResolvedEntry(topic, partition, offset, canonical, value)
+
+    def _dead_letter(self, msg: Message, source: Source, exc: BaseException) -> None:
+        stage = self._stages.get(source.topic, "resolve")
+        log.warning(
+            "dead-lettering %s[%s]@%s in %s: %s", source.topic, source.partition, source.offset, stage, exc
+        )
+        failed_at_ms = to_ms(self.ctx.clock())
+        self.producer.produce(
+            self.topics.dead_letters,
+            msg.value(),
+            msg.key(),
+            headers=dead_letter_headers(source, exc, stage, failed_at_ms),
+        )
+        self.ctx.health.agent(stage).dead_lettered += 1
+        self.ctx.health.outputs["dead-letters"] += 1
+
+
+def _headers(msg: Message) -> list[tuple[str, bytes]]:
+    headers: Any = msg.headers() or []
+    return [(k, v if isinstance(v, bytes) else (v or "").encode()) for k, v in headers]

@@ -1,0 +1,98 @@
+"""The join's batch step: one state per user per batch, redeliveries and re-sends skipped."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from infra.settings import StreamSettings
+from schemas.catalog import SchemaCatalog
+from schemas.serde import AvroSerde
+from streams.activity.join import JoinStep
+from streams.activity.process import apply_event
+from streams.activity.state import UserState
+from streams.batches import ResolvedEntry, decode_batch, encode_batch
+from tests.fixtures import events as ev
+
+CFG = StreamSettings()
+SERDE = AvroSerde(SchemaCatalog.load())
+EMITTED = datetime(2030, 1, 1, tzinfo=UTC)
+PRODUCT = "product-events"
+
+
+def _entry(event: object, offset: int, canonical_id: str = "u1", partition: int = 0) -> ResolvedEntry:
+    resolved = event.model_copy(update={"canonical_id": canonical_id})  # type: ignore[attr-defined]
+    return ResolvedEntry(PRODUCT, partition, offset, canonical_id, SERDE.encode(resolved, "product-by-user"))
+
+
+def _events() -> list[object]:
+    return [
+        ev.make("FeatureUsed", ev.product("a"), ev.at(hours=1), feature="x"),
+        ev.make("FeatureUsed", ev.product("a"), ev.at(hours=2), feature="y"),
+        ev.make("FeatureUsed", ev.product("a"), ev.at(hours=3), feature="z"),
+    ]
+
+
+def test_batch_codec_round_trips_every_field() -> None:
+    entries = [ResolvedEntry("t", 3, 2**40, "c", b"\x00\xff"), ResolvedEntry("u", 0, 0, "d", b"")]
+    assert decode_batch(encode_batch(entries)) == entries
+
+
+def test_a_batch_gives_the_same_scores_as_folding_one_event_at_a_time() -> None:
+    events = _events()
+    expected_state: UserState | None = None
+    expected_scores = []
+    for e in events:
+        result = apply_event(expected_state, e.model_copy(update={"canonical_id": "u1"}), "u1", CFG, EMITTED)  # type: ignore[attr-defined]
+        expected_state = result.state
+        expected_scores.append(result.score_update)
+    out = JoinStep(CFG, SERDE).run([_entry(e, i) for i, e in enumerate(events)], lambda _: None, EMITTED)
+    assert [a.result.score_update for a in out.applied] == expected_scores
+    assert [u.event_count for u in expected_scores if u is not None] == [1, 2, 3]
+    # One state per user, recording how far the input has been applied.
+    assert list(out.states) == ["u1"]
+    assert out.states["u1"].applied == {"product-events:0": 2}
+    assert out.states["u1"].event_count == 3
+
+
+def test_redelivered_offsets_and_resent_event_ids_are_skipped() -> None:
+    events = _events()
+    step = JoinStep(CFG, SERDE)
+    first = step.run([_entry(e, i) for i, e in enumerate(events[:2])], lambda _: None, EMITTED)
+    stored = first.states["u1"]
+    # After a crash the input is read again from an older offset: 0 and 1 are in state.
+    replay = [_entry(e, i) for i, e in enumerate(events)]
+    # And a service re-sends event 0 under a new offset with the same event_id.
+    resent = _entry(events[0], 7)
+    again = step.run([*replay, resent], lambda cid: stored if cid == "u1" else None, EMITTED)
+    assert again.redelivered == 3
+    assert [a.event.event_id for a in again.applied] == [events[2].event_id]  # type: ignore[attr-defined]
+    assert again.states["u1"].event_count == 3
+    assert again.states["u1"].applied == {"product-events:0": 2}
+
+
+def test_offsets_are_tracked_per_input_partition() -> None:
+    a, b, c = _events()
+    out = JoinStep(CFG, SERDE).run(
+        [_entry(a, 10, partition=0), _entry(b, 3, partition=1), _entry(c, 4, partition=1)],
+        lambda _: None,
+        EMITTED,
+    )
+    assert out.states["u1"].applied == {"product-events:0": 10, "product-events:1": 4}
+    assert out.states["u1"].event_count == 3
+
+
+def test_an_entry_whose_bytes_do_not_decode_fails_alone() -> None:
+    a, b, _ = _events()
+    bad = ResolvedEntry(PRODUCT, 0, 1, "u1", b"\xc3\x01garbage")
+    out = JoinStep(CFG, SERDE).run([_entry(a, 0), bad, _entry(b, 2)], lambda _: None, EMITTED)
+    assert [f[0].offset for f in out.failures] == [1]
+    assert str(out.failures[0][1]) == "product-events[0]@1: single-object header truncated (9 bytes)"
+    assert out.states["u1"].event_count == 2
+
+
+def test_an_entry_whose_event_names_another_user_is_refused() -> None:
+    a, _, _ = _events()
+    wrong = ResolvedEntry(PRODUCT, 0, 0, "u2", _entry(a, 0, canonical_id="u1").value)
+    out = JoinStep(CFG, SERDE).run([wrong], lambda _: None, EMITTED)
+    assert out.states == {}
+    assert "expected its resolved event" in str(out.failures[0][1])
