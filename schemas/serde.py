@@ -51,12 +51,7 @@ class AvroSerde:
         try:
             if self.registry is not None:
                 return self._encode_registry(model, topic)
-            entry = self.catalog.schema(name)
-            buf = io.BytesIO()
-            buf.write(SINGLE_OBJECT_MAGIC)
-            buf.write(entry.fingerprint)
-            schemaless_writer(buf, entry.parsed, model.to_avro())
-            return buf.getvalue()
+            return self.encode_avro(name, model.to_avro(), topic)
         except SerializationError:
             raise
         except Exception as exc:
@@ -84,6 +79,27 @@ class AvroSerde:
 
     # -- decoding ---------------------------------------------------------------------
     def decode(self, data: bytes | None, *, topic: str, partition: int = -1, offset: int = -1) -> AvroModel:
+        name, record = self.decode_avro(data, topic=topic, partition=partition, offset=offset)
+        try:
+            return model_for(name).from_avro(record)
+        except ValidationError as exc:
+            raise DeserializationError(
+                f"{name} is invalid: {_validation_summary(exc)}",
+                topic=topic,
+                partition=partition,
+                offset=offset,
+            ) from exc
+
+    def decode_avro(
+        self, data: bytes | None, *, topic: str, partition: int = -1, offset: int = -1
+    ) -> tuple[str, dict[str, Any]]:
+        """The record's full name and its fields as fastavro reads them (no model).
+
+        For hot paths that only route a record: Avro's own checks (types, enum symbols,
+        lengths) hold, the model's (aware timestamps and the like) are left to whoever
+        builds the model.
+        """
+
         def fail(reason: str) -> DeserializationError:
             return DeserializationError(reason, topic=topic, partition=partition, offset=offset)
 
@@ -121,12 +137,20 @@ class AvroSerde:
             raise fail(f"{name} body does not decode: {type(exc).__name__}: {exc}") from exc
         if buf.tell() != len(body):
             raise fail(f"{name} body has {len(body) - buf.tell()} trailing bytes")
-        try:
-            if not isinstance(record, dict):
-                raise fail(f"{name} decoded to {type(record).__name__}, not a record")
-            return model_for(name).from_avro(record)
-        except ValidationError as exc:
-            raise fail(f"{name} is invalid: {_validation_summary(exc)}") from exc
+        if not isinstance(record, dict):
+            raise fail(f"{name} decoded to {type(record).__name__}, not a record")
+        return name, record
+
+    def encode_avro(self, name: str, record: dict[str, Any], topic: str) -> bytes:
+        """The value for a record given as fastavro's dict (the current schema's shape)."""
+        if self.registry is not None:
+            return self.encode(model_for(name).from_avro(record), topic)
+        entry = self.catalog.schema(name)
+        buf = io.BytesIO()
+        buf.write(SINGLE_OBJECT_MAGIC)
+        buf.write(entry.fingerprint)
+        schemaless_writer(buf, entry.parsed, record)
+        return buf.getvalue()
 
     def _registry_writer(self, schema_id: int, fail: Any) -> tuple[str, Any]:
         cached = self._registry_writers.get(schema_id)

@@ -39,6 +39,7 @@ from streams.exceptions import UnexpectedRecordError
 from streams.identity import resolution
 from streams.identity.keys import identity_of
 from streams.messages import Assignment, InteractionRequest, LinkRequest, UserSignal
+from streams.tables import ReadCachedTable
 from streams.timeconv import from_ms, from_ms_or_none, to_ms
 
 PRODUCT_BY_USER = "product-by-user"
@@ -111,7 +112,10 @@ def register(app: faust.App, ctx: StreamContext, dead_letters: DeadLetters) -> J
     assignments = internal(ASSIGNMENTS, Assignment)
     interactions = internal(INTERACTIONS_BY_IDENTITY, InteractionRequest)
     user_signals = internal(USER_SIGNALS, UserSignal)
-    identities = app.Table(IDENTITY_TABLE, default=None, partitions=n, key_type=str, value_type=str)
+    # Read-cached: the batch resolve stage (front.py) looks up every event's identity.
+    identities: Any = app.tables.add(
+        ReadCachedTable(app, name=IDENTITY_TABLE, default=None, partitions=n, key_type=str, value_type=str)
+    )
     serde = ctx.serde
 
     def decode(event: Any) -> Any:
