@@ -300,6 +300,7 @@ def register(app: faust.App, ctx: StreamContext, dead_letters: DeadLetters) -> J
                     event.message, type(record).__name__, "a product or community event"
                 )
             canonical = record.canonical_id
+            resolution.require_legal_canonical_id(canonical)  # dead-lettered naming the field
             if canonical is None:
                 key = key_of(record.identity)
                 if await rerouted(event, source, key):
