@@ -228,6 +228,11 @@ class TriggerSettings(_Section):
 class StreamSettings(_Section):
     """What the stream workers compute."""
 
+    max_future_hours: float = Field(
+        default=24,
+        gt=0,
+        description="Events dated further ahead of the worker's clock are dead-lettered (clock skew bound).",
+    )
     scoring: ScoringSettings = ScoringSettings()
     orbit: OrbitSettings = OrbitSettings()
     triggers: TriggerSettings = TriggerSettings()

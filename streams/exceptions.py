@@ -11,6 +11,10 @@ class StreamError(OrbitstreamError):
     """Base for stream worker errors."""
 
 
+class FutureEventError(StreamError):
+    """An event dated further ahead of the worker's wall clock than the configured tolerance."""
+
+
 class UnexpectedRecordError(StreamError):
     """A well-formed record of a type that does not belong on this topic."""
 

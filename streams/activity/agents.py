@@ -26,7 +26,7 @@ from streams.activity.merge import merge_states
 from streams.activity.process import StepResult, apply_event, apply_interaction, check_absence, score_update
 from streams.activity.schedule import DueQueue, next_check_ms
 from streams.activity.state import Decayed, UserState
-from streams.activity.watermarks import InputClocks
+from streams.activity.watermarks import InputClocks, require_not_future
 from streams.channels import avro_topic
 from streams.context import StreamContext
 from streams.errors import DeadLetters, run_guarded
@@ -65,7 +65,8 @@ def register(
     watermarks = app.Table(WATERMARK_TABLE, default=None, partitions=n, key_type=str)
     serde = ctx.serde
     # Derived from the tables, rebuilt after every rebalance (never a source of truth).
-    clocks = InputClocks(join_topics)
+    max_ahead_ms = int(cfg.max_future_hours * 3_600_000)
+    clocks = InputClocks(join_topics, max_ahead_ms=max_ahead_ms)
     due: dict[int, DueQueue] = {}
 
     def wall_ms() -> int:
@@ -150,6 +151,7 @@ def register(
             raise UnexpectedRecordError(m, type(record).__name__, "a resolved product or community event")
         canonical_id = record.canonical_id
         at = to_ms(record.occurred_at)
+        require_not_future(at, wall_ms(), max_ahead_ms)
         result = apply_event(load(canonical_id), record, canonical_id, cfg, emitted_at=ctx.clock())
         store(result.state, m.partition, at)
         clocks.advance(m.partition, m.topic, at, wall_ms())

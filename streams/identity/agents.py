@@ -41,6 +41,7 @@ from schemas.topics import (
     PRODUCT_EVENTS,
     RELATIONSHIP_EDGES,
 )
+from streams.activity.watermarks import require_not_future
 from streams.channels import avro_topic, record_topic
 from streams.context import StreamContext
 from streams.errors import DeadLetters, run_guarded
@@ -141,6 +142,7 @@ def register(app: faust.App, ctx: StreamContext, dead_letters: DeadLetters) -> J
     user_signals = internal(USER_SIGNALS, UserSignal)
     identities = app.Table(IDENTITY_TABLE, default=None, partitions=n, key_type=str, value_type=str)
     serde = ctx.serde
+    max_ahead_ms = int(ctx.settings.streams.max_future_hours * 3_600_000)
 
     def decode(event: Any) -> Any:
         m = event.message
@@ -301,6 +303,7 @@ def register(app: faust.App, ctx: StreamContext, dead_letters: DeadLetters) -> J
                 )
             canonical = record.canonical_id
             resolution.require_legal_canonical_id(canonical)  # dead-lettered naming the field
+            require_not_future(to_ms(record.occurred_at), to_ms(ctx.clock()), max_ahead_ms)
             if canonical is None:
                 key = key_of(record.identity)
                 if await rerouted(event, source, key):
