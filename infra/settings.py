@@ -133,6 +133,13 @@ class WorkerSettings(_Section):
     consumer_fetch_min_bytes: int = Field(default=1, ge=1)
     # Absence triggers (silence, unanswered) are checked this often against event time.
     tick_interval_s: float = Field(default=1.0, gt=0)
+    # Below the producer's max request size (1 MiB) with room for the headers: a dead letter
+    # of an oversized message would otherwise fail to send exactly like the message did.
+    dead_letter_max_bytes: int = Field(
+        default=512 * 1024,
+        ge=1024,
+        description="A dead letter keeps at most this many bytes of the original key and value.",
+    )
 
 
 def _product_weights() -> dict[str, float]:
