@@ -115,8 +115,23 @@ class WorkerSettings(_Section):
     store: str = Field(
         default="rocksdb://", description="Table store: rocksdb:// in production, memory:// for tests."
     )
-    data_dir: Path = Field(default=Path("var/worker"), description="RocksDB tables and worker state.")
-    web_port: int = Field(default=6066, ge=0, description="Faust web server (health) port; 0 disables.")
+    # Several workers with the same settings may run on one host (scale by starting more):
+    # each claims its own directory under data_dir and its own port (streams/placement.py).
+    data_dir: Path = Field(
+        default=Path("var/worker"),
+        description="Root of the workers' state on this host: each worker uses <data_dir>/<name>.",
+    )
+    name: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+        description="This worker's directory under data_dir; unset: the first free worker-<n>.",
+    )
+    web_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="Health port. Unset: 6066 + n for worker-<n> if free, else any free port; 0 disables.",
+    )
     # Commit often: at-least-once replays at most this much after a crash.
     commit_interval_s: float = Field(default=1.0, gt=0)
     commit_every: int = Field(default=1000, ge=1)

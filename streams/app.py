@@ -45,7 +45,8 @@ def faust_config(settings: Settings) -> dict[str, Any]:
         "stream_buffer_maxsize": w.stream_buffer_maxsize,
         # Send outputs at once, not when the source offset is committed (seconds later).
         "stream_publish_on_commit": False,
-        "web_enabled": w.web_port > 0,
+        # The entry points resolve an unset port first (placement.py); unresolved here: none.
+        "web_enabled": bool(w.web_port),
         "web_port": w.web_port or 6066,
         "web_bind": "127.0.0.1",
         "web_in_thread": False,
