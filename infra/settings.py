@@ -115,8 +115,23 @@ class WorkerSettings(_Section):
     store: str = Field(
         default="rocksdb://", description="Table store: rocksdb:// in production, memory:// for tests."
     )
-    data_dir: Path = Field(default=Path("var/worker"), description="RocksDB tables and worker state.")
-    web_port: int = Field(default=6066, ge=0, description="Faust web server (health) port; 0 disables.")
+    # Several workers with the same settings may run on one host (scale by starting more):
+    # each claims its own directory under data_dir and its own port (streams/placement.py).
+    data_dir: Path = Field(
+        default=Path("var/worker"),
+        description="Root of the workers' state on this host: each worker uses <data_dir>/<name>.",
+    )
+    name: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+        description="This worker's directory under data_dir; unset: the first free worker-<n>.",
+    )
+    web_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="Health port. Unset: 6066 + n for worker-<n> if free, else any free port; 0 disables.",
+    )
     # Commit often: at-least-once replays at most this much after a crash.
     commit_interval_s: float = Field(default=1.0, gt=0)
     commit_every: int = Field(default=1000, ge=1)
@@ -133,8 +148,19 @@ class WorkerSettings(_Section):
     consumer_fetch_min_bytes: int = Field(default=1, ge=1)
     # The resolve stage reads up to this many input records per batch (streams/identity/front.py).
     front_max_batch: int = Field(default=1000, ge=1)
+    # Resolved events travel to the join many to a record; a record stays under this size
+    # (librdkafka's default message.max.bytes is 1,000,000) and a single event above it is
+    # dead-lettered as too large to forward.
+    forward_max_bytes: int = Field(default=900_000, ge=1024)
     # Absence triggers (silence, unanswered) are checked this often against event time.
     tick_interval_s: float = Field(default=1.0, gt=0)
+    # Below the producer's max request size (1 MiB) with room for the headers: a dead letter
+    # of an oversized message would otherwise fail to send exactly like the message did.
+    dead_letter_max_bytes: int = Field(
+        default=512 * 1024,
+        ge=1024,
+        description="A dead letter keeps at most this many bytes of the original key and value.",
+    )
 
 
 def _product_weights() -> dict[str, float]:
@@ -230,6 +256,11 @@ class TriggerSettings(_Section):
 class StreamSettings(_Section):
     """What the stream workers compute."""
 
+    max_future_hours: float = Field(
+        default=24,
+        gt=0,
+        description="Events dated further ahead of the worker's clock are dead-lettered (clock skew bound).",
+    )
     scoring: ScoringSettings = ScoringSettings()
     orbit: OrbitSettings = OrbitSettings()
     triggers: TriggerSettings = TriggerSettings()

@@ -40,7 +40,7 @@ def start_worker(
     Each worker gets its own web port (``/health/``): Faust binds one even with the UI off.
     """
     port = web_port or free_port()
-    worker = settings.worker.model_copy(update={"data_dir": workdir / name, "web_port": port})
+    worker = settings.worker.model_copy(update={"data_dir": workdir, "name": name, "web_port": port})
     env = to_environment(settings.model_copy(update={"worker": worker}))
     return ManagedProcess.python_module(
         name, "streams", ["worker", "--loglevel", "info"], workdir / f"{name}.log", env

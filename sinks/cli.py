@@ -73,7 +73,9 @@ def iso_time(ctx: click.Context, param: click.Parameter, value: str | None) -> d
 
 
 @sink.command("replay-dead-letters")
-@click.option("--id", "ids", multiple=True, help="A dead_letter_id (topic:partition:offset); repeatable.")
+@click.option(
+    "--id", "ids", multiple=True, help="A dead_letter_id (topic:partition:offset:stage); repeatable."
+)
 @click.option("--source-topic", default=None, help="Full topic name the messages came from.")
 @click.option("--error-class", default=None, help="e.g. DeserializationError.")
 @click.option("--since", default=None, callback=iso_time, help="failed_at >= this ISO time (UTC if no zone).")

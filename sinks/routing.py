@@ -6,6 +6,8 @@
 - A message that does not decode or map becomes a ``dead_letters`` row too, with stage
   ``sink`` and a reason naming topic, partition and offset: bad input is never lost and
   never blocks the partition.
+- Either way the row's ``dead_letter_id`` names the source position and the stage, so a
+  message that fails in a worker and again in the sink is two letters, not one.
 """
 
 from __future__ import annotations

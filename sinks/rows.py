@@ -262,9 +262,11 @@ def row_for(record: models.AvroModel, source: Source) -> tuple[str, Row]:
     return table, _checked(row, table)
 
 
-def dead_letter_id(source_topic: str, source_partition: int, source_offset: int) -> str:
-    """Where the failed message was read: the same message failing twice is one dead letter."""
-    return f"{source_topic}:{source_partition}:{source_offset}"
+def dead_letter_id(source_topic: str, source_partition: int, source_offset: int, stage: str) -> str:
+    """Where the failed message was read and which stage failed: the same message failing
+    twice in one stage is one dead letter; failing in two stages (a worker and the sink)
+    is two."""
+    return f"{source_topic}:{source_partition}:{source_offset}:{stage}"
 
 
 def dead_letter_row(
@@ -283,7 +285,7 @@ def dead_letter_row(
 ) -> Row:
     """A dead letter with the original bytes (ClickHouse Strings are byte strings)."""
     return {
-        "dead_letter_id": dead_letter_id(source_topic, source_partition, source_offset),
+        "dead_letter_id": dead_letter_id(source_topic, source_partition, source_offset, stage),
         "source_topic": source_topic,
         "source_partition": source_partition,
         "source_offset": source_offset,

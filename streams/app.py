@@ -18,7 +18,7 @@ from schemas.serde import serde_from_settings
 from schemas.topics import COMMUNITY_EVENTS, DEAD_LETTERS, PRODUCT_EVENTS
 from streams.activity import agents as activity_agents
 from streams.context import StreamContext, utc_now
-from streams.errors import DeadLetters
+from streams.errors import DeadLetters, halt_worker
 from streams.fastout import FastProducer
 from streams.identity import agents as identity_agents
 from streams.identity.front import FrontTopics, ResolveFront
@@ -48,7 +48,8 @@ def faust_config(settings: Settings) -> dict[str, Any]:
         "stream_buffer_maxsize": w.stream_buffer_maxsize,
         # Send outputs at once, not when the source offset is committed (seconds later).
         "stream_publish_on_commit": False,
-        "web_enabled": w.web_port > 0,
+        # The entry points resolve an unset port first (placement.py); unresolved here: none.
+        "web_enabled": bool(w.web_port),
         "web_port": w.web_port or 6066,
         "web_bind": "127.0.0.1",
         "web_in_thread": False,
@@ -101,8 +102,11 @@ def _start_resolve_front(
     async def run_front() -> None:
         try:
             await front.run()
-        except BaseException as exc:
+        except Exception as exc:
+            # Nothing of the batch in hand was stored as done: exit before anything else
+            # runs, so a restarted worker reads it again (errors.halt_worker).
             ctx.health.died("resolve-front", exc)
+            halt_worker("resolve-front", exc)
             raise
 
     app.task(run_front)

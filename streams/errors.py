@@ -2,29 +2,44 @@
 
 At-least-once: an event is either processed or dead-lettered before its offset is
 committed; nothing is skipped silently. Data problems (undecodable bytes, a record that
-fails validation, an identity that cannot be used, a bug triggered by one odd event)
-go to the dead-letter topic with the original bytes and where they came from in the
-headers, and the agent moves on. Infrastructure problems (Kafka unreachable, out of
-memory) are fatal: the agent stops and /health shows it dead.
+fails validation, an identity that cannot be used, a record too large to forward, a bug
+triggered by one odd event) go to the dead-letter topic with the original bytes (a
+bounded prefix of them for oversized ones) and where they came from in the headers, and
+the agent moves on. Infrastructure problems (Kafka unreachable, a dead letter that cannot
+be delivered, out of memory) are fatal: the worker process exits at once with
+``FATAL_EXIT_CODE``, before the failed message's offset can be committed, so a supervisor
+restarts it and the message is read again. Never a half-alive worker that keeps
+consuming past a message it lost.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from collections.abc import Awaitable, Callable
+import os
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
 import faust
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, MessageSizeTooLargeError, RecordTooLargeError
+from faust.exceptions import ProducerSendError
 
 from schemas.topics import DEAD_LETTERS
 from streams.channels import avro_topic
 from streams.context import StreamContext
+from streams.fastout import DeliveryFailed
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Any], Awaitable[None]]
+Halt = Callable[[str, BaseException], None]
+
+# EX_TEMPFAIL (sysexits.h): a temporary failure; the supervisor should start the worker again.
+FATAL_EXIT_CODE = 75
+# Of the bytes a dead letter may carry, at most this share goes to a (truncated) key.
+_KEY_SHARE = 4
 
 
 class Action(Enum):
@@ -32,8 +47,22 @@ class Action(Enum):
     FATAL = "fatal"
 
 
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """The exception and its explicit causes (faust wraps send errors ``from`` Kafka's)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        yield seen
+        seen = seen.__cause__
+
+
 def classify(exc: BaseException) -> Action:
-    if isinstance(exc, KafkaError | ConnectionError | MemoryError):
+    chain = list(_chain(exc))
+    # A record too large to produce can never be sent, however often it is retried: that
+    # is a property of this message (a data problem), not of the infrastructure.
+    if any(isinstance(e, MessageSizeTooLargeError | RecordTooLargeError) for e in chain):
+        return Action.DEAD_LETTER
+    fatal = KafkaError | ProducerSendError | DeliveryFailed | ConnectionError | MemoryError
+    if any(isinstance(e, fatal) for e in chain):
         return Action.FATAL
     return Action.DEAD_LETTER
 
@@ -53,25 +82,83 @@ def dead_letter_headers(
     ]
 
 
+@dataclass(frozen=True)
+class DeadLetter:
+    """What goes to the dead-letter topic for one failed message."""
+
+    key: bytes | None
+    value: bytes | None
+    headers: list[tuple[str, bytes]]
+
+    @property
+    def size(self) -> int:
+        return len(self.key or b"") + len(self.value or b"")
+
+
+def build_dead_letter(
+    message: Any, exc: BaseException, stage: str, failed_at_ms: int, max_bytes: int
+) -> DeadLetter:
+    """The dead letter of ``message``: its original key and value, or, when together they
+    exceed ``max_bytes``, a prefix of each within that bound plus their sizes and SHA-256
+    (headers ``original_key_size``, ``original_key_sha256``, ``original_value_size``,
+    ``original_value_sha256``, ``truncated: true``; the ``error`` header says so too). A
+    dead letter as large as an oversized message would fail to send for the same reason.
+    """
+    key: bytes | None = message.key
+    value: bytes | None = message.value
+    headers = dead_letter_headers(message, exc, stage, failed_at_ms)
+    if len(key or b"") + len(value or b"") <= max_bytes:
+        return DeadLetter(key, value, headers)
+    key_kept = None if key is None else key[: max_bytes // _KEY_SHARE]
+    value_kept = None if value is None else value[: max_bytes - len(key_kept or b"")]
+    facts: list[tuple[str, bytes]] = [("truncated", b"true")]
+    for name, original in (("key", key), ("value", value)):
+        if original is not None:
+            facts.append((f"original_{name}_size", str(len(original)).encode()))
+            facts.append((f"original_{name}_sha256", hashlib.sha256(original).hexdigest().encode()))
+    note = (
+        f"{exc}; dead letter truncated to its first {len(value_kept or b'')} of "
+        f"{len(value or b'')} value bytes (sha256 {hashlib.sha256(value or b'').hexdigest()})"
+    )
+    headers = [("error", note.encode()[-4096:]) if h[0] == "error" else h for h in headers]
+    return DeadLetter(key_kept, value_kept, headers + facts)
+
+
+def halt_worker(name: str, exc: BaseException) -> None:
+    """Exit the process now, before any further await: the event loop must not run on, or
+    Faust would ack the failed message and commit past it (Stream acks in a ``finally``)."""
+    log.critical(
+        "agent %s cannot go on (%s: %s); stopping the worker with exit code %d so it restarts "
+        "from the last committed offset",
+        name,
+        type(exc).__name__,
+        exc,
+        FATAL_EXIT_CODE,
+    )
+    logging.shutdown()
+    os._exit(FATAL_EXIT_CODE)
+
+
 class DeadLetters:
     """Sends what an agent could not process to the dead-letter topic."""
 
     def __init__(self, app: faust.App, ctx: StreamContext) -> None:
         self._ctx = ctx
+        self.max_bytes = ctx.settings.worker.dead_letter_max_bytes
         self.topic = avro_topic(app, ctx.topic_name(DEAD_LETTERS), partitions=ctx.partitions)
 
     async def send(self, event: Any, exc: BaseException, stage: str) -> None:
+        """Send and wait until the broker has it: only then may the agent move on."""
         message = event.message
         failed_at_ms = int(self._ctx.clock().timestamp() * 1000)
         log.warning(
             "dead-lettering %s[%s]@%s in %s: %s", message.topic, message.partition, message.offset, stage, exc
         )
-        await self.topic.send(
-            key=message.key,
-            value=message.value,
-            headers=dead_letter_headers(message, exc, stage, failed_at_ms),
-            force=True,
+        letter = build_dead_letter(message, exc, stage, failed_at_ms, self.max_bytes)
+        delivery = await self.topic.send(
+            key=letter.key, value=letter.value, headers=letter.headers, force=True
         )
+        await delivery  # delivered, not only queued: then the offset may move on
         self._ctx.health.agent(stage).dead_lettered += 1
         self._ctx.health.outputs[DEAD_LETTERS] += 1
 
@@ -82,11 +169,14 @@ async def run_guarded(
     handle: Handler,
     dead_letters: DeadLetters,
     ctx: StreamContext,
+    *,
+    halt: Halt = halt_worker,
 ) -> None:
     """Drive ``handle`` over every event of ``stream`` under the error policy.
 
     Faust acks an event when the loop takes the next one, so an event's offset is only
-    committed once it was handled or dead-lettered.
+    committed once it was handled or dead-lettered. A fatal error (including a dead letter
+    that could not be delivered) halts the worker while the event is still unacked.
     """
     health = ctx.health.agent(name)
     try:
@@ -99,6 +189,10 @@ async def run_guarded(
                     raise
                 log.debug("event failed in %s", name, exc_info=True)
                 await dead_letters.send(event, exc, name)
-    except BaseException as exc:
+    except Exception as exc:
+        ctx.health.died(name, exc)
+        halt(name, exc)
+        raise
+    except BaseException as exc:  # cancelled: the worker is stopping anyway
         ctx.health.died(name, exc)
         raise

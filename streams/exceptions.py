@@ -11,6 +11,14 @@ class StreamError(OrbitstreamError):
     """Base for stream worker errors."""
 
 
+class FutureEventError(StreamError):
+    """An event dated further ahead of the worker's wall clock than the configured tolerance."""
+
+
+class RecordTooLargeToForward(StreamError):
+    """An event too large for the worker to forward to the join (a data problem: dead-lettered)."""
+
+
 class UnexpectedRecordError(StreamError):
     """A well-formed record of a type that does not belong on this topic."""
 

@@ -5,6 +5,10 @@ builds apps with :func:`streams.app.create_app` instead.
 """
 
 from infra.settings import load_settings
+from streams import placement
 from streams.app import create_app
 
-app = create_app(load_settings())
+# Held for the life of the process: it is this worker's lock on its directory and port.
+_loaded = load_settings()
+claimed = placement.claim(_loaded)
+app = create_app(claimed.apply(_loaded))

@@ -30,7 +30,7 @@ from streams.activity.state import Decayed, UserState
 from streams.activity.watermarks import InputClocks
 from streams.batches import decode_batch
 from streams.context import StreamContext
-from streams.errors import DeadLetters, dead_letter_headers, run_guarded
+from streams.errors import DeadLetters, build_dead_letter, run_guarded
 from streams.fastout import FastProducer
 from streams.identity.agents import JoinTopics
 from streams.identity.front import Source
@@ -87,7 +87,8 @@ def register(
     )
     watermarks = app.Table(WATERMARK_TABLE, default=None, partitions=n, key_type=str)
     # Derived from the tables, rebuilt after every rebalance (never a source of truth).
-    clocks = InputClocks(join_topics)
+    max_ahead_ms = int(cfg.max_future_hours * 3_600_000)
+    clocks = InputClocks(join_topics, max_ahead_ms=max_ahead_ms)
     due: dict[int, DueQueue] = {}
 
     def wall_ms() -> int:
@@ -162,14 +163,13 @@ def register(
 
     def dead_letter_entries(outcome: BatchOutcome) -> None:
         failed_at_ms = wall_ms()
+        max_bytes = ctx.settings.worker.dead_letter_max_bytes
         for entry, exc in outcome.failures:
-            source = Source(entry.topic, entry.partition, entry.offset)
-            producer.produce(
-                dead_letters_name,
-                entry.value,
-                entry.canonical_id.encode(),
-                headers=dead_letter_headers(source, exc, "user-activity", failed_at_ms),
+            source = Source(
+                entry.topic, entry.partition, entry.offset, entry.canonical_id.encode(), entry.value
             )
+            letter = build_dead_letter(source, exc, "user-activity", failed_at_ms, max_bytes)
+            producer.produce(dead_letters_name, letter.value, letter.key, headers=letter.headers)
             ctx.health.agent("user-activity").dead_lettered += 1
             ctx.health.outputs[DEAD_LETTERS] += 1
 

@@ -11,7 +11,6 @@ from datetime import datetime
 
 from infra.settings import StreamSettings
 from schemas.models import (
-    AnswerAccepted,
     ApiCall,
     ChurnRiskTrigger,
     EngagementScoreUpdate,
@@ -21,7 +20,6 @@ from schemas.models import (
     PlanChange,
     PlanChanged,
     PostCreated,
-    ReplyCreated,
 )
 from streams.activity.state import (
     DAY_MS,
@@ -159,10 +157,11 @@ def score_update(
     source_event_id: str,
     source_occurred_at: datetime,
     source_sent_at: datetime | None,
+    as_of_ms: int | None = None,
 ) -> EngagementScoreUpdate:
-    """The user's score, decayed to their latest event, as an output record."""
+    """The user's score, decayed to ``as_of_ms`` (default: their latest event), as an output record."""
     half_life = cfg.scoring.half_life_hours * HOUR_MS
-    now = state.last_event_ms
+    now = state.last_event_ms if as_of_ms is None else max(as_of_ms, state.last_event_ms)
     product = decayed_to(state.product, now, half_life).value
     community = decayed_to(state.community, now, half_life).value
     reach = decayed_to(state.reach, now, cfg.orbit.reach_half_life_days * DAY_MS).value
@@ -175,7 +174,7 @@ def score_update(
         orbit_level=state.orbit_level,
         previous_orbit_level=previous_level,
         reach=round(reach, 6),
-        is_member=state.is_member,
+        is_member=is_member(state),
         event_count=state.event_count,
         as_of=from_ms(now),
         source_event_id=source_event_id,
@@ -195,14 +194,9 @@ def apply_event(
     # Late within its own input: the other input may legitimately be read ahead of it.
     own_latest = current.last_community_ms if _is_community(event) else current.last_product_ms
     late = own_latest is not None and at < own_latest
+    # A reply or answer by the asker on their own question leaves it open: only someone
+    # else's (an interaction signal, apply_interaction) answers it (docs/scoring.md).
     updated = _record(current, event, cfg)
-    if isinstance(event, (ReplyCreated, AnswerAccepted)):
-        # Answering one's own open question closes it too.
-        post = event.payload.post_id
-        if post in updated.open_questions:
-            updated = updated.model_copy(
-                update={"open_questions": {k: v for k, v in updated.open_questions.items() if k != post}}
-            )
     now = updated.last_event_ms
     updated = _level(updated, now, cfg)
     # A late event counts in the score but neither fires nor re-arms a trigger. Others are
@@ -248,9 +242,33 @@ def apply_interaction(
     return current.model_copy(update=update)
 
 
+def is_member(state: UserState) -> bool:
+    """A member as analysts count them: joined the community and not a teammate (staff)."""
+    return state.is_member and not state.is_teammate
+
+
 def check_absence(state: UserState, now: datetime, cfg: StreamSettings, emitted_at: datetime) -> StepResult:
-    """Absence triggers at event time ``now`` (a partition's watermark), and level holds."""
+    """Absence triggers at event time ``now`` (a partition's watermark), and level holds.
+
+    A level that changes here (a downgrade once the hold is over) is published as a score
+    update as of ``now``, so it is the user's latest in the warehouse; without one it would
+    only show with the user's next event, or never for a user who left.
+    """
     now_ms = max(to_ms(now), state.last_event_ms)
     updated = _level(state, now_ms, cfg)
     updated, triggers = _triggers(updated, now_ms, cfg, None, emitted_at, scope="tick")
-    return StepResult(updated, None, triggers)
+    update = None
+    if updated.orbit_level != state.orbit_level:
+        at = from_ms(now_ms)
+        update = score_update(
+            updated,
+            state.orbit_level,
+            cfg,
+            emitted_at,
+            update_id=f"{updated.canonical_id}:level:{now_ms}",
+            source_event_id=f"tick:{now_ms}",
+            source_occurred_at=at,
+            source_sent_at=None,
+            as_of_ms=now_ms,
+        )
+    return StepResult(updated, update, triggers)

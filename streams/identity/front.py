@@ -36,8 +36,8 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 from schemas.identity import identity_key
 from streams.batches import ResolvedEntry, encode_batch
 from streams.context import StreamContext
-from streams.errors import Action, classify, dead_letter_headers
-from streams.exceptions import UnexpectedRecordError
+from streams.errors import Action, build_dead_letter, classify
+from streams.exceptions import RecordTooLargeToForward, UnexpectedRecordError
 from streams.fastout import FastProducer
 from streams.identity import resolution
 from streams.identity.keys import interaction_requests
@@ -53,11 +53,13 @@ DETERMINISTIC_CACHE = 100_000
 
 @dataclass(frozen=True)
 class Source:
-    """Where a record was read: what dead-letter headers name."""
+    """A record that failed, as the dead-letter builder reads it: where it was, its bytes."""
 
     topic: str
     partition: int
     offset: int
+    key: bytes | None = None
+    value: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,7 @@ class ResolveFront:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="resolve-front")
         self._wake = asyncio.Event()
         self._stopping = False
+        self._max_ahead_ms = int(ctx.settings.streams.max_future_hours * 3_600_000)
         # Deterministic ids of unlinked identities: a pure function of the key (a UUIDv5,
         # about a sixth of the stage's CPU when computed per event), so kept, bounded.
         self._deterministic: dict[str, str] = {}
@@ -217,14 +220,31 @@ class ResolveFront:
             except Exception as exc:
                 if classify(exc) is Action.FATAL:
                     raise
-                self._dead_letter(msg, Source(topic, partition, offset), exc)
+                self._dead_letter(Source(topic, partition, offset, msg.key(), msg.value()), exc)
                 continue
             if entry is not None:
                 batches[self._partition_of(entry.canonical_id, n)].append(entry)
                 self.ctx.health.agent(self._stages[topic]).processed += 1
         for destination, entries in batches.items():
-            self.producer.produce(self.topics.batches, encode_batch(entries), b"batch", partition=destination)
+            for chunk in self._chunks(entries):
+                self.producer.produce(
+                    self.topics.batches, encode_batch(chunk), b"batch", partition=destination
+                )
         return positions
+
+    def _chunks(self, entries: list[ResolvedEntry]) -> list[list[ResolvedEntry]]:
+        """Consecutive runs of entries whose record stays under the forwarding bound."""
+        limit = self.ctx.settings.worker.forward_max_bytes - 1024  # room for the framing
+        chunks: list[list[ResolvedEntry]] = [[]]
+        size = 0
+        for entry in entries:
+            entry_size = len(entry.value) + len(entry.canonical_id) + len(entry.topic) + 32
+            if chunks[-1] and size + entry_size > limit:
+                chunks.append([])
+                size = 0
+            chunks[-1].append(entry)
+            size += entry_size
+        return chunks
 
     def _resolve(self, msg: Message, topic: str, partition: int, offset: int) -> ResolvedEntry | None:
         # fastavro dicts, not models: the join builds (and validates) the model once, and a
@@ -249,6 +269,11 @@ class ResolveFront:
             record["canonical_id"] = canonical
             value = serde.encode_avro(name, record, out)
         assert value is not None  # decode refused empty values
+        if len(value) > self.ctx.settings.worker.forward_max_bytes:
+            raise RecordTooLargeToForward(
+                f"{topic}[{partition}]@{offset}: {name} of {len(value)} bytes is too large to forward "
+                f"(worker.forward_max_bytes = {self.ctx.settings.worker.forward_max_bytes})"
+            )
         self.producer.produce(out, value, canonical.encode())
         self.ctx.health.outputs[out] += 1
         for target_key, request in interaction_requests(name, record, canonical):
@@ -272,18 +297,18 @@ class ResolveFront:
             known = self._deterministic[key] = resolution.resolve(key, None)
         return known
 
-    def _dead_letter(self, msg: Message, source: Source, exc: BaseException) -> None:
+    def _dead_letter(self, source: Source, exc: BaseException) -> None:
         stage = self._stages.get(source.topic, "resolve")
         log.warning(
             "dead-lettering %s[%s]@%s in %s: %s", source.topic, source.partition, source.offset, stage, exc
         )
         failed_at_ms = to_ms(self.ctx.clock())
-        self.producer.produce(
-            self.topics.dead_letters,
-            msg.value(),
-            msg.key(),
-            headers=dead_letter_headers(source, exc, stage, failed_at_ms),
+        letter = build_dead_letter(
+            source, exc, stage, failed_at_ms, self.ctx.settings.worker.dead_letter_max_bytes
         )
+        # A dead letter that cannot even be queued (too large for the producer) is fatal:
+        # the batch's offsets are stored only after everything in it was delivered.
+        self.producer.produce(self.topics.dead_letters, letter.value, letter.key, headers=letter.headers)
         self.ctx.health.agent(stage).dead_lettered += 1
         self.ctx.health.outputs["dead-letters"] += 1
 

@@ -5,15 +5,17 @@ that have been linked are in it; an identity that is not there resolves to its
 deterministic canonical id (UUIDv5 of its key), so an event is never held back waiting
 for a link. Merge guard (as PostHog has it): two identities that each already belong to
 a person with other identities are never merged silently; the link is refused and the
-refusal recorded.
+refusal recorded. A canonical id the sender supplies (on an event or a link) passes the
+same illegal-id guard as identities: "null" would merge every sender into one user.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 
-from schemas.identity import IllegalIdentityError, deterministic_canonical_id, identity_key
+from schemas.identity import ILLEGAL_IDS, IllegalIdentityError, deterministic_canonical_id, identity_key
 
 
 class RefusalReason(StrEnum):
@@ -48,6 +50,8 @@ def decide_link(
     - both linked to the same person: nothing to do;
     - both linked to different people: refused (each already has other identities).
     """
+    if explicit_canonical is not None and canonical_id_problem(explicit_canonical) is not None:
+        return LinkDecision(canonical_id=None, refused=RefusalReason.ILLEGAL_ID)
     if first_key == second_key:
         return LinkDecision(canonical_id=None, refused=RefusalReason.SAME_IDENTITY)
     if first_canonical is None and second_canonical is None:
@@ -69,6 +73,29 @@ def checked_key(provider: str, external_id: str) -> tuple[str | None, str | None
         return identity_key(provider, external_id), None
     except IllegalIdentityError as exc:
         return None, str(exc)
+
+
+def canonical_id_problem(canonical_id: str) -> str | None:
+    """Why a sender-supplied canonical id cannot name a person (None: it can).
+
+    The identity rules' illegal ids ("null", "", "guest", ...) after the same NFKC, trim and
+    case folding, plus ids with surrounding whitespace (" c-1" and "c-1" would be two users).
+    """
+    folded = unicodedata.normalize("NFKC", canonical_id).strip()
+    if folded.lower() in ILLEGAL_IDS:
+        return f"canonical_id {canonical_id!r} is not a person's id"
+    if canonical_id != canonical_id.strip():
+        return f"canonical_id {canonical_id!r} has surrounding whitespace"
+    return None
+
+
+def require_legal_canonical_id(canonical_id: str | None) -> None:
+    """Raise :class:`IllegalIdentityError` naming the field if an event's canonical id is illegal."""
+    if canonical_id is None:
+        return
+    problem = canonical_id_problem(canonical_id)
+    if problem is not None:
+        raise IllegalIdentityError(f"field {problem}")
 
 
 def resolve(key: str, linked: str | None) -> str:

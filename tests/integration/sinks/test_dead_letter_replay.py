@@ -62,14 +62,14 @@ def test_dead_letters_are_loaded_then_replayed_once_after_a_fix(
     run_until(old, consumed(sent))
     assert counts(sink_client, "events") == (5, 5)
     loaded = letters(sink_client)
-    assert [row[0] for row in loaded] == [f"{by_user}:0:{offset}" for offset in [*range(10), 15]]
+    assert [row[0] for row in loaded] == [f"{by_user}:0:{offset}:sink" for offset in [*range(10), 15]]
     assert {(row[1], row[2], row[3], row[4]) for row in loaded} == {
         ("sink", "DeserializationError", "", False)
     }
     assert loaded[-1][5] == GARBAGE
     assert loaded[0][5] == SERDE.encode(used[0], by_user)
     reason = sink_client.command(
-        f"SELECT error FROM dead_letters_final WHERE dead_letter_id = '{by_user}:0:0'"
+        f"SELECT error FROM dead_letters_final WHERE dead_letter_id = '{by_user}:0:0:sink'"
     )
     assert reason.startswith(f"{by_user}[0]@0: unknown schema fingerprint")
 
@@ -93,13 +93,13 @@ def test_dead_letters_are_loaded_then_replayed_once_after_a_fix(
     assert sink_client.command("SELECT countIf(startsWith(event_id, 'used-')) FROM events_final") == 10
     after = letters(sink_client)
     assert [(row[0], row[3], row[4]) for row in after] == [
-        *[(f"{by_user}:0:{offset}", "", True) for offset in [*range(10), 15]],
+        *[(f"{by_user}:0:{offset}:sink", "", True) for offset in [*range(10), 15]],
         # The garbage failed again at its new offset: a new letter, pointing at the first.
-        (f"{by_user}:0:26", f"{by_user}:0:15", False),
+        (f"{by_user}:0:26:sink", f"{by_user}:0:15:sink", False),
     ]
 
     # Replaying is safe to repeat: three already replayed letters again -> no new event.
-    again = ReplaySelection(ids=(f"{by_user}:0:0", f"{by_user}:0:1", f"{by_user}:0:2"), include_replayed=True)
+    again = ReplaySelection(ids=tuple(f"{by_user}:0:{i}:sink" for i in range(3)), include_replayed=True)
     result = replay_dead_letters(
         warehouse_client(s.warehouse, s.warehouse.database),
         ClickHouseWriter.from_settings(s.warehouse),
@@ -112,7 +112,7 @@ def test_dead_letters_are_loaded_then_replayed_once_after_a_fix(
     # Without --include-replayed only the letter that failed again is still selected.
     pending = ReplaySelection(source_topic=by_user)
     client = warehouse_client(s.warehouse, s.warehouse.database)
-    assert [r["dead_letter_id"] for r in select_dead_letters(client, pending)] == [f"{by_user}:0:26"]
+    assert [r["dead_letter_id"] for r in select_dead_letters(client, pending)] == [f"{by_user}:0:26:sink"]
 
 
 def test_a_worker_dead_letter_is_replayed_to_its_source_topic_with_its_bytes_and_a_replay_header(
@@ -130,7 +130,7 @@ def test_a_worker_dead_letter_is_replayed_to_its_source_topic_with_its_bytes_and
     ]  # fmt: skip
     sent = produce(s, topics.DEAD_LETTERS, [(b"product:ada-7", value, headers)])
     run_until(Sink(s, topics=[topics.DEAD_LETTERS]), consumed(sent))
-    letter_id = f"{source}:1:7"
+    letter_id = f"{source}:1:7:resolve-product"
     assert letters(sink_client) == [(letter_id, "resolve-product", "RuntimeError", "", False, value)]
 
     with pytest.raises(ReplayError, match="choose dead letters to replay"):

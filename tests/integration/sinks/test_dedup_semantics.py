@@ -80,7 +80,7 @@ def test_the_replay_mark_of_a_dead_letter_wins_over_a_re_delivered_original(sink
         "SELECT dead_letter_id, replayed_at, value FROM dead_letters_final", column_formats={"value": "bytes"}
     ).result_rows
     assert [(r[0], r[1].replace(tzinfo=UTC), r[2]) for r in rows] == [
-        ("p-product-by-user:0:7", replayed_at, b"\x00\xff")
+        ("p-product-by-user:0:7:sink", replayed_at, b"\x00\xff")
     ]
 
 

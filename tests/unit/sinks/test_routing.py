@@ -29,7 +29,7 @@ def test_undecodable_bytes_become_a_sink_dead_letter_with_the_original_bytes() -
     record = KafkaRecord("p-product-by-user", 2, 17, b"key", b"\x00garbage", [(REPLAY_HEADER, b"p-x:0:1")])
     table, row = router().route(record)
     assert table == "dead_letters"
-    assert row["dead_letter_id"] == "p-product-by-user:2:17"
+    assert row["dead_letter_id"] == "p-product-by-user:2:17:sink"
     assert (row["stage"], row["error_class"]) == ("sink", "DeserializationError")
     assert row["error"].startswith("p-product-by-user[2]@17: ")
     assert (row["key"], row["value"], row["failed_at"], row["replay_of"]) == (
@@ -69,7 +69,7 @@ def test_a_worker_dead_letter_is_keyed_on_its_source_from_the_headers() -> None:
     table, row = router().route(KafkaRecord("p-dead-letters", 0, 8, b"k", b"\xc3\x01zz", headers))
     assert table == "dead_letters"
     assert (row["dead_letter_id"], row["stage"], row["error_class"]) == (
-        "p-product-events:3:120",
+        "p-product-events:3:120:resolve-product",
         "resolve-product",
         "DeserializationError",
     )
@@ -80,7 +80,28 @@ def test_a_worker_dead_letter_is_keyed_on_its_source_from_the_headers() -> None:
 def test_a_dead_letter_without_usable_headers_is_kept_under_its_own_position() -> None:
     headers = [("source_topic", b"p-product-events"), ("source_partition", b"x"), ("error", b"boom")]
     _, row = router().route(KafkaRecord("p-dead-letters", 1, 4, None, b"v", headers))
-    assert row["dead_letter_id"] == "p-dead-letters:1:4"
+    assert row["dead_letter_id"] == "p-dead-letters:1:4:unknown"
     assert "header source_partition='x' is not an integer" in row["error"]
     assert "header source_offset missing" in row["error"] and row["error"].endswith("error: boom")
     assert (row["stage"], row["failed_at"]) == ("unknown", NOW)
+
+
+def test_one_message_dead_lettered_by_a_worker_and_by_the_sink_is_two_dead_letters() -> None:
+    # A bad message on product-by-user: the activity agent dead-letters it, and the sink,
+    # which reads that topic too, fails on the same bytes.
+    worker_headers = [
+        ("error", b"bad bytes"),
+        ("error_class", b"DeserializationError"),
+        ("source_topic", b"p-product-by-user"),
+        ("source_partition", b"2"),
+        ("source_offset", b"17"),
+        ("stage", b"user-activity"),
+        ("failed_at", b"1772442000123"),
+    ]
+    _, by_worker = router().route(KafkaRecord("p-dead-letters", 2, 3, b"key", b"\x00garbage", worker_headers))
+    _, by_sink = router().route(KafkaRecord("p-product-by-user", 2, 17, b"key", b"\x00garbage"))
+    assert (by_worker["dead_letter_id"], by_worker["stage"]) == (
+        "p-product-by-user:2:17:user-activity",
+        "user-activity",
+    )
+    assert (by_sink["dead_letter_id"], by_sink["stage"]) == ("p-product-by-user:2:17:sink", "sink")

@@ -182,6 +182,6 @@ def test_dead_letter_row_is_keyed_on_where_the_message_was_read() -> None:
         source=Source("t-dead-letters", 0, 5),
     )
     assert tuple(row) == COLUMNS["dead_letters"]
-    assert row["dead_letter_id"] == "t-product-events:1:17"
+    assert row["dead_letter_id"] == "t-product-events:1:17:resolve-product"
     assert (row["value"], row["version"], row["replayed_at"]) == (b"\xff\x00", 0, None)
     assert (row["kafka_topic"], row["kafka_offset"]) == ("t-dead-letters", 5)

@@ -1,7 +1,17 @@
 """Link decisions and merge guards."""
 
-from schemas.identity import deterministic_canonical_id
-from streams.identity.resolution import LinkDecision, RefusalReason, checked_key, decide_link, resolve
+import pytest
+
+from schemas.identity import IllegalIdentityError, deterministic_canonical_id
+from streams.identity.resolution import (
+    LinkDecision,
+    RefusalReason,
+    canonical_id_problem,
+    checked_key,
+    decide_link,
+    require_legal_canonical_id,
+    resolve,
+)
 
 A, B = "product:u-1", "email:ada@example.com"
 
@@ -46,3 +56,25 @@ def test_checked_key_reports_illegal_ids() -> None:
 def test_resolve_prefers_link_over_deterministic_id() -> None:
     assert resolve(B, "c-7") == "c-7"
     assert resolve(B, None) == deterministic_canonical_id("email", "ada@example.com")
+
+
+@pytest.mark.parametrize("illegal", ["null", "", "  ", "guest", "NULL", " None ", "anonymous", "0", "-1"])
+def test_a_sender_supplied_canonical_id_passes_the_illegal_id_guard(illegal: str) -> None:
+    problem = canonical_id_problem(illegal)
+    assert problem == f"canonical_id {illegal!r} is not a person's id"
+    with pytest.raises(IllegalIdentityError) as raised:
+        require_legal_canonical_id(illegal)
+    assert str(raised.value) == f"field canonical_id {illegal!r} is not a person's id"
+    # A link naming it is refused like a link of an illegal identity, whatever the table says.
+    for first, second in [(None, None), ("c-1", None), ("c-1", "c-2")]:
+        assert decide_link(A, first, B, second, explicit_canonical=illegal) == LinkDecision(
+            canonical_id=None, refused=RefusalReason.ILLEGAL_ID
+        )
+
+
+def test_usable_canonical_ids_pass_and_padded_ones_are_refused() -> None:
+    for usable in ["c-9", "9b2f7c1e-5d1a-4e0b-8f3c-2a6d1e0f4b7a", "Null-Island", "guest-42"]:
+        assert canonical_id_problem(usable) is None
+        require_legal_canonical_id(usable)
+    require_legal_canonical_id(None)  # no canonical id: resolved from the identity
+    assert canonical_id_problem(" c-9") == "canonical_id ' c-9' has surrounding whitespace"

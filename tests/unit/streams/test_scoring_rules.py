@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
 from infra.settings import OrbitSettings, StreamSettings, TriggerSettings
-from streams.activity.process import apply_event, apply_interaction, check_absence
+from sinks.rows import Source, row_for
+from streams.activity.process import StepResult, apply_event, apply_interaction, check_absence
 from streams.activity.state import DAY_MS, HOUR_MS, Decayed, UserState
 from streams.scoring.engagement import add, decayed_to
 from streams.scoring.orbit import computed_level, next_level
+from streams.timeconv import to_ms
 from streams.triggers.rules import api_errors, member_silent, onboarding_stalled, usage_drop
 from tests.fixtures import events as ev
 
@@ -148,3 +151,93 @@ def test_state_round_trips_as_json_and_stays_bounded() -> None:
     assert UserState.model_validate(state.model_dump(mode="json")) == state
     assert len(state.community_days) <= 100
     assert len(state.recent_weights) <= 64
+
+
+def _question_then(*follow_ups: Any) -> StepResult:
+    """A member asks q1 at hour 0; ``follow_ups`` are applied after it, in order."""
+    asker = ev.product("asker")
+    state = apply_event(
+        None, ev.make("MemberJoined", asker, ev.at(-1), community="c"), "c-asker", CFG, EMITTED
+    ).state
+    asked = ev.make("PostCreated", asker, ev.at(0), post_id="q1", channel="c", title="t", is_question=True)
+    result = apply_event(state, asked, "c-asker", CFG, EMITTED)
+    for follow_up in follow_ups:
+        result = follow_up(result.state)
+    return result
+
+
+def test_a_question_answered_only_by_its_author_is_still_unanswered_after_48_hours() -> None:
+    asker = ev.product("asker")
+    self_reply = ev.make("ReplyCreated", asker, ev.at(1), reply_id="r1", post_id="q1", post_author=asker)
+    self_answer = ev.make("AnswerAccepted", asker, ev.at(2), post_id="q1", reply_id="r1", asker=asker)
+    result = _question_then(
+        lambda s: apply_event(s, self_reply, "c-asker", CFG, EMITTED),
+        lambda s: apply_event(s, self_answer, "c-asker", CFG, EMITTED),
+    )
+    assert result.state.open_questions == {"q1": to_ms(ev.at(0))}
+    fired = check_absence(result.state, ev.at(48), CFG, EMITTED).triggers
+    assert [(t.trigger_id, t.reason.value, t.episode_started_at, t.evidence) for t in fired] == [
+        (
+            f"c-asker:QUESTION_UNANSWERED:q1:{to_ms(ev.at(0))}",
+            "QUESTION_UNANSWERED",
+            ev.at(0),
+            {"post_id": "q1", "hours_unanswered": "48.0"},
+        )
+    ]
+
+
+def test_a_reply_from_someone_else_answers_the_question() -> None:
+    result = _question_then(
+        lambda s: StepResult(apply_interaction(s, "c-asker", "REPLY", ev.at(1), True, CFG, ref="q1"))
+    )
+    assert result.state.open_questions == {}
+    assert check_absence(result.state, ev.at(48), CFG, EMITTED).triggers == []
+
+
+@pytest.mark.parametrize(("teammate", "member"), [(True, False), (False, True)])
+def test_a_teammate_is_not_a_member_in_score_updates(teammate: bool, member: bool) -> None:
+    joined = ev.make("MemberJoined", ev.product("u"), ev.at(0), community="c", is_teammate=teammate)
+    update = apply_event(None, joined, "c", CFG, EMITTED).score_update
+    assert update is not None
+    assert (update.is_member, update.orbit_level, update.score) == (member, 0 if teammate else 4, 1.0)
+    # What the sink writes to engagement_scores (and so engagement_latest) is that flag.
+    table, row = row_for(update, Source("t-engagement-scores", 0, 0))
+    assert (table, row["is_member"]) == ("engagement_scores", member)
+
+
+def test_a_downgrade_judged_on_a_tick_is_published_as_a_score_update() -> None:
+    user = ev.product("u")
+    state = None
+    for event in (
+        ev.make("MemberJoined", user, ev.at(0), community="c"),
+        ev.make("AnswerAccepted", user, ev.at(0), post_id="p", reply_id="r", tags=["x"]),
+    ):
+        state = apply_event(state, event, "c", CFG, EMITTED).state
+    assert state is not None and state.orbit_level == 1
+    # Day 40: the answer has left the 30-day window; the hold (14 days) starts, no change yet.
+    held = check_absence(state, ev.at(0, 40), CFG, EMITTED)
+    assert (held.state.orbit_level, held.score_update) == (1, None)
+    # Day 54: the hold is over, the level drops to 4, and that is published.
+    dropped = check_absence(held.state, ev.at(0, 54), CFG, EMITTED)
+    tick_ms = to_ms(ev.at(0, 54))
+    community = round(9.0 * 2 ** (-54 / 7), 6)  # weights 1 + 8, a 7-day half-life, 54 days on
+    assert dropped.state.orbit_level == 4
+    assert dropped.score_update is not None
+    assert dropped.score_update.model_dump(exclude={"emitted_at"}) == {
+        "update_id": f"c:level:{tick_ms}",
+        "canonical_id": "c",
+        "score": community,
+        "product_score": 0.0,
+        "community_score": community,
+        "orbit_level": 4,
+        "previous_orbit_level": 1,
+        "reach": 0.0,
+        "is_member": True,
+        "event_count": 2,
+        "as_of": ev.at(0, 54),
+        "source_event_id": f"tick:{tick_ms}",
+        "source_occurred_at": ev.at(0, 54),
+        "source_sent_at": None,
+    }
+    # A later tick with no change publishes nothing.
+    assert check_absence(dropped.state, ev.at(0, 55), CFG, EMITTED).score_update is None
