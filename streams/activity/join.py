@@ -16,7 +16,7 @@ from infra.settings import StreamSettings
 from schemas.models import Event
 from schemas.serde import AvroSerde
 from streams.activity.process import COMMUNITY_NAMESPACE, StepResult, apply_event
-from streams.activity.state import UserState, already_applied, mark_applied
+from streams.activity.state import Progress, UserState
 from streams.batches import ResolvedEntry
 from streams.timeconv import to_ms
 
@@ -63,22 +63,31 @@ class JoinStep:
 
     def run(self, entries: list[ResolvedEntry], load: Loader, emitted_at: datetime) -> BatchOutcome:
         out = BatchOutcome()
+        # What each user's state has applied, kept per batch and written into the state once
+        # per user at the end (a copy of the state per event cost as much as its scoring).
+        progress: dict[str, Progress] = {}
         for entry in entries:
             try:
                 event = self.decode(entry)
                 canonical_id = entry.canonical_id
                 state = out.states[canonical_id] if canonical_id in out.states else load(canonical_id)
-                if state is not None and already_applied(state, entry.source, entry.offset, event.event_id):
+                seen = progress.get(canonical_id)
+                if seen is None:
+                    seen = progress[canonical_id] = Progress.of(state)
+                if seen.has(entry.source, entry.offset, event.event_id):
                     out.redelivered += 1
                     continue
                 result = apply_event(state, event, canonical_id, self.cfg, emitted_at=emitted_at)
             except Exception as exc:  # a bug hit by one odd event: dead-lettered, the batch goes on
                 out.failures.append((entry, exc))
                 continue
-            out.states[canonical_id] = mark_applied(result.state, entry.source, entry.offset, event.event_id)
+            seen.add(entry.source, entry.offset, event.event_id)
+            out.states[canonical_id] = result.state
             out.applied.append(Applied(canonical_id, event, result))
             community = event.avro_name.startswith(COMMUNITY_NAMESPACE)
             at = to_ms(event.occurred_at)
             if at > out.clocks.get(community, at - 1):
                 out.clocks[community] = at
+        for canonical_id, state in out.states.items():
+            out.states[canonical_id] = progress[canonical_id].written_to(state)
         return out

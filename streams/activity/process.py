@@ -165,7 +165,10 @@ def score_update(
     product = decayed_to(state.product, now, half_life).value
     community = decayed_to(state.community, now, half_life).value
     reach = decayed_to(state.reach, now, cfg.orbit.reach_half_life_days * DAY_MS).value
-    return EngagementScoreUpdate(
+    # Every field is already what the contract holds (times from events or whole
+    # milliseconds), so the record is built without a validation pass (a quarter of the
+    # per-event step's CPU); the emission time is cut to milliseconds as validation would.
+    return EngagementScoreUpdate.model_construct(
         update_id=update_id,
         canonical_id=state.canonical_id,
         score=round(product + community, 6),
@@ -180,7 +183,7 @@ def score_update(
         source_event_id=source_event_id,
         source_occurred_at=source_occurred_at,
         source_sent_at=source_sent_at,
-        emitted_at=emitted_at,
+        emitted_at=from_ms(to_ms(emitted_at)),
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pydantic import BaseModel, ConfigDict, Field
 
 DAY_MS = 86_400_000
@@ -68,19 +70,37 @@ class UserState(BaseModel):
     recent_event_ids: list[str] = Field(default_factory=list)
 
 
-def already_applied(state: UserState, source: str, offset: int, event_id: str) -> bool:
-    """Whether the event at ``offset`` of ``source`` (or an earlier copy of it) is in ``state``."""
-    last = state.applied.get(source)
-    return (last is not None and offset <= last) or event_id in state.recent_event_ids
+@dataclass
+class Progress:
+    """How far a user's state has applied each input, while a batch is folded in."""
 
+    applied: dict[str, int]
+    recent_event_ids: list[str]
 
-def mark_applied(state: UserState, source: str, offset: int, event_id: str) -> UserState:
-    return state.model_copy(
-        update={
-            "applied": {**state.applied, source: max(offset, state.applied.get(source, -1))},
-            "recent_event_ids": [*state.recent_event_ids, event_id][-MAX_RECENT_EVENT_IDS:],
-        }
-    )
+    @classmethod
+    def of(cls, state: UserState | None) -> Progress:
+        if state is None:
+            return cls({}, [])
+        return cls(dict(state.applied), list(state.recent_event_ids))
+
+    def has(self, source: str, offset: int, event_id: str) -> bool:
+        """Whether the event at ``offset`` of ``source`` (or an earlier copy of it) is applied."""
+        last = self.applied.get(source)
+        return (last is not None and offset <= last) or event_id in self.recent_event_ids
+
+    def add(self, source: str, offset: int, event_id: str) -> None:
+        self.applied[source] = max(offset, self.applied.get(source, -1))
+        self.recent_event_ids.append(event_id)
+        if len(self.recent_event_ids) > 2 * MAX_RECENT_EVENT_IDS:
+            del self.recent_event_ids[:-MAX_RECENT_EVENT_IDS]
+
+    def written_to(self, state: UserState) -> UserState:
+        return state.model_copy(
+            update={
+                "applied": self.applied,
+                "recent_event_ids": self.recent_event_ids[-MAX_RECENT_EVENT_IDS:],
+            }
+        )
 
 
 def prune_days(days: dict[int, int], today: int) -> dict[int, int]:
