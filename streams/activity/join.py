@@ -8,7 +8,8 @@ the input whatever crashed or was re-sent in between.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import heapq
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -61,14 +62,31 @@ class JoinStep:
             )
         return record
 
+    def _in_event_time(
+        self, entries: list[ResolvedEntry], out: BatchOutcome
+    ) -> Iterator[tuple[ResolvedEntry, Event]]:
+        """The batch's events in event-time order across its input partitions.
+
+        Events of one input partition keep their order (the offsets the state records must
+        only grow); between partitions, and so between the product and community inputs of
+        one user, the earlier event comes first, whichever fetch brought it. Undecodable
+        entries go to ``out.failures``.
+        """
+        by_source: dict[str, list[tuple[ResolvedEntry, Event]]] = {}
+        for entry in entries:
+            try:
+                by_source.setdefault(entry.source, []).append((entry, self.decode(entry)))
+            except Exception as exc:
+                out.failures.append((entry, exc))
+        return heapq.merge(*by_source.values(), key=lambda pair: pair[1].occurred_at)
+
     def run(self, entries: list[ResolvedEntry], load: Loader, emitted_at: datetime) -> BatchOutcome:
         out = BatchOutcome()
         # What each user's state has applied, kept per batch and written into the state once
         # per user at the end (a copy of the state per event cost as much as its scoring).
         progress: dict[str, Progress] = {}
-        for entry in entries:
+        for entry, event in self._in_event_time(entries, out):
             try:
-                event = self.decode(entry)
                 canonical_id = entry.canonical_id
                 state = out.states[canonical_id] if canonical_id in out.states else load(canonical_id)
                 seen = progress.get(canonical_id)

@@ -16,7 +16,7 @@ from confluent_kafka.admin import AdminClient
 from infra.processes import ManagedProcess
 from infra.settings import WorkerSettings, to_environment
 from infra.stack import wait_for_group
-from schemas.topics import PRODUCT_EVENTS
+from schemas.topics import IDENTITY_LINKS
 
 pytestmark = pytest.mark.integration
 
@@ -69,7 +69,9 @@ def test_two_workers_with_the_same_settings_on_one_host_are_healthy_and_split_pa
 
     admin = AdminClient(settings.kafka.confluent_config())
     group = admin.describe_consumer_groups([pipeline.group_id])[pipeline.group_id].result(timeout=10)
-    topic = pipeline.topic(PRODUCT_EVENTS)
+    # Faust assigns identity-links (and the identities table with it); each worker's resolve
+    # stage reads the same partitions of product-events and community-events.
+    topic = pipeline.topic(IDENTITY_LINKS)
     owned = [
         {tp.partition for tp in member.assignment.topic_partitions if tp.topic == topic}
         for member in group.members

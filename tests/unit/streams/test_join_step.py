@@ -96,3 +96,20 @@ def test_an_entry_whose_event_names_another_user_is_refused() -> None:
     out = JoinStep(CFG, SERDE).run([wrong], lambda _: None, EMITTED)
     assert out.states == {}
     assert "expected its resolved event" in str(out.failures[0][1])
+
+
+def test_a_batch_folds_the_inputs_of_a_user_in_event_time_order() -> None:
+    used = ev.make("FeatureUsed", ev.product("a"), ev.at(hours=2), feature="x")
+    posted = ev.make("PostCreated", ev.product("a"), ev.at(hours=1), post_id="p", channel="c", title="t")
+    late = ev.make("FeatureUsed", ev.product("a"), ev.at(hours=0), feature="y")
+    community = ResolvedEntry(
+        "community-events", 0, 0, "u1", SERDE.encode(posted.model_copy(update={"canonical_id": "u1"}), "c")
+    )
+    # Arrival order: the product event at 2 h, then (same partition) a late one at 0 h, then
+    # the community event at 1 h from another input.
+    out = JoinStep(CFG, SERDE).run([_entry(used, 5), _entry(late, 6), community], lambda _: None, EMITTED)
+    # The community event comes before the later product event; the product partition keeps
+    # its own order (offsets only grow), so the late event stays after the one at 2 h.
+    assert [a.event.event_id for a in out.applied] == [posted.event_id, used.event_id, late.event_id]
+    assert [a.result.score_update.event_count for a in out.applied] == [1, 2, 3]  # type: ignore[union-attr]
+    assert out.states["u1"].applied == {"product-events:0": 6, "community-events:0": 0}
