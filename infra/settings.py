@@ -36,6 +36,14 @@ class KafkaSettings(_Section):
     # With no registry the serde uses Avro single-object encoding against schemas/.
     schema_registry_url: str | None = None
     schema_registry_basic_auth: SecretStr | None = None
+    accept_reversed_fingerprints: bool = Field(
+        default=True,
+        description=(
+            "Also read single-object messages whose 8 fingerprint bytes are reversed, as "
+            "orbitstream wrote them before it followed the Avro spec; turn off once no topic "
+            "holds such messages."
+        ),
+    )
 
     def confluent_config(self) -> dict[str, str | int | float | bool]:
         """Connection properties in librdkafka's vocabulary."""
