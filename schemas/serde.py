@@ -42,7 +42,11 @@ class AvroSerde:
     """Encodes models to Kafka values and decodes values back to models."""
 
     def __init__(
-        self, catalog: SchemaCatalog, registry: Any | None = None, *, accept_reversed_fingerprints: bool = True
+        self,
+        catalog: SchemaCatalog,
+        registry: Any | None = None,
+        *,
+        accept_reversed_fingerprints: bool = True,
     ) -> None:
         self.catalog = catalog
         self.registry = registry
