@@ -5,14 +5,22 @@ Settings are read here, once; the public topics are created before Faust starts.
 
 from __future__ import annotations
 
-from infra.settings import load_settings
+import sys
+
+from pydantic import ValidationError
+
+from infra.settings import UnknownSettingError, load_settings
 from infra.topics import ensure_topics
 from streams.app import create_app
 from streams.topology import public_topic_names
 
 
 def main() -> None:
-    settings = load_settings()
+    try:
+        settings = load_settings()
+    except (UnknownSettingError, ValidationError) as exc:
+        # A configuration mistake is one line naming the variable, not a traceback.
+        sys.exit(f"error: {exc}")
     ensure_topics(
         settings.kafka,
         public_topic_names(settings),
