@@ -9,15 +9,18 @@ e.g. ``ORBITSTREAM_KAFKA__BOOTSTRAP_SERVERS=127.0.0.1:9092``.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "ORBITSTREAM_"
 NESTED_DELIMITER = "__"
+# librdkafka's own log lines go to this Python logger (with their level), not to stderr.
+KAFKA_CLIENT_LOGGER = "orbitstream.kafka"
 
 
 class _Section(BaseModel):
@@ -59,11 +62,15 @@ class KafkaSettings(_Section):
         ),
     )
 
-    def confluent_config(self) -> dict[str, str | int | float | bool]:
-        """Connection properties in librdkafka's vocabulary."""
-        conf: dict[str, str | int | float | bool] = {
+    def confluent_config(self) -> dict[str, Any]:
+        """Connection properties in librdkafka's vocabulary, logging through Python's logging.
+
+        The logs reach the logger when the client is polled (every client here is).
+        """
+        conf: dict[str, Any] = {
             "bootstrap.servers": self.bootstrap_servers,
             "security.protocol": self.security_protocol,
+            "logger": logging.getLogger(KAFKA_CLIENT_LOGGER),
         }
         if self.sasl_mechanism:
             conf["sasl.mechanism"] = self.sasl_mechanism
