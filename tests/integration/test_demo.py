@@ -28,7 +28,7 @@ def test_demo_completes_with_no_kafka_client_noise_on_stderr(tmp_path: Path) -> 
         env=env,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=240,
         check=False,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
