@@ -6,6 +6,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 KAFKA_LIBS := infra/kafka/libs
 KAFKA_STAMP := $(KAFKA_LIBS)/.fetched
+AVRO_JAVA_LIBS := tests/interop/java/libs
+AVRO_JAVA_STAMP := $(AVRO_JAVA_LIBS)/.fetched
 REPORT_OUT ?= var/report.html
 
 .DEFAULT_GOAL := help
@@ -25,7 +27,12 @@ $(KAFKA_STAMP): infra/kafka/pom.xml
 	  mvn -q -B -f infra/kafka/pom.xml dependency:copy-dependencies -DoutputDirectory=libs -DincludeScope=runtime; fi
 	touch $@
 
-setup: $(STAMP) $(KAFKA_STAMP) ## Create the venv, install packages, fetch the Kafka broker jars
+# Apache Avro's Java implementation: the interoperability tests encode and decode with it.
+$(AVRO_JAVA_STAMP): tests/interop/java/pom.xml
+	mvn -q -B -f tests/interop/java/pom.xml dependency:copy-dependencies -DoutputDirectory=libs -DincludeScope=runtime
+	touch $@
+
+setup: $(STAMP) $(KAFKA_STAMP) $(AVRO_JAVA_STAMP) ## Create the venv, install packages, fetch the Kafka broker and Avro Java jars
 
 demo: setup ## Run producers -> stream workers -> sink end to end on the embedded stack
 	$(VENV)/bin/orbitstream demo
@@ -63,4 +70,4 @@ report: $(STAMP) ## Write every analysis with charts to one HTML file (REPORT_OU
 	$(VENV)/bin/orbitstream report --out $(REPORT_OUT) $(REPORT_ARGS)
 
 clean: ## Remove the venv, fetched jars and local data
-	rm -rf $(VENV) $(KAFKA_LIBS) infra/kafka/target var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(KAFKA_LIBS) $(AVRO_JAVA_LIBS) infra/kafka/target var .pytest_cache .mypy_cache .ruff_cache

@@ -2,20 +2,50 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import click
+from pydantic import ValidationError
 from rich.console import Console
 
-from infra.settings import Settings, load_settings
+from infra.settings import ENV_PREFIX, NESTED_DELIMITER, Settings, UnknownSettingError, load_settings
+from infra.settings_reference import DOC_PATH, check_environment, render_markdown
 
 
-@click.group()
+def _settings_error(exc: UnknownSettingError | ValidationError) -> click.ClickException:
+    """One line per problem, naming the variable: no traceback for a configuration mistake."""
+    if isinstance(exc, UnknownSettingError):
+        message = str(exc)
+    else:
+        message = "; ".join(
+            f"{ENV_PREFIX}{NESTED_DELIMITER.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+            for e in exc.errors()
+        )
+    error = click.ClickException(message)
+    error.exit_code = 2
+    return error
+
+
+class _Cli(click.Group):
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # Before any option is parsed, so `--help` does not hide a misspelt variable either.
+        try:
+            check_environment(os.environ)
+        except UnknownSettingError as exc:
+            raise _settings_error(exc) from None
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=_Cli)
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """orbitstream: product + community engagement analytics on Kafka, Faust and ClickHouse."""
-    ctx.obj = load_settings()
+    try:
+        ctx.obj = load_settings()
+    except (UnknownSettingError, ValidationError) as exc:
+        raise _settings_error(exc) from None
 
 
 @main.command()
@@ -72,6 +102,25 @@ def topics_create(settings: Settings) -> None:
         settings.topics.replication_factor,
     )
     Console().print(f"created {len(created)} topics: {', '.join(created) or '-'}")
+
+
+@main.group()
+def config() -> None:
+    """The settings (ORBITSTREAM_* environment variables)."""
+
+
+@config.command("docs")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=DOC_PATH, show_default=True)
+@click.option("--check", is_flag=True, help="Exit 1 if the file is not current instead of writing it.")
+def config_docs(out: Path, check: bool) -> None:
+    """Write the settings reference (every variable, type, default, description)."""
+    text = render_markdown()
+    if check:
+        current = out.exists() and out.read_text() == text
+        click.echo(f"{out}: {'current' if current else 'out of date; run `orbitstream config docs`'}")
+        sys.exit(0 if current else 1)
+    out.write_text(text)
+    click.echo(f"wrote {out}")
 
 
 def _mount() -> None:

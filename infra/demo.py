@@ -8,8 +8,11 @@ report to ``<workdir>/report.html``, and stops all it started.
 
 from __future__ import annotations
 
+import logging
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from infra.settings import Settings
+from infra.settings import KAFKA_CLIENT_LOGGER, Settings
 from infra.stack import LocalStack, wait_for_group
 
 
@@ -59,11 +62,17 @@ def run_demo(settings: Settings, options: DemoOptions, console: Console) -> bool
     from sinks.queries import count_rows
 
     shutil.rmtree(options.workdir, ignore_errors=True)
+    options.workdir.mkdir(parents=True)
     demo_settings = settings.model_copy(
         update={"worker": settings.worker.model_copy(update={"store": "memory://", "web_port": 0})}
     )
     started = time.monotonic()
-    with LocalStack(options.workdir, demo_settings) as stack:
+    # The stack waits for the broker's producer ids, and every client here is closed
+    # before the stack stops the broker: a clean run logs no client warning at all.
+    with (
+        _client_logs(options.workdir / "kafka-clients.log"),
+        LocalStack(options.workdir, demo_settings) as stack,
+    ):
         s = stack.settings
         console.print(
             f"[bold]broker[/] {s.kafka.bootstrap_servers}  [bold]warehouse[/] http://127.0.0.1:{s.warehouse.port}"
@@ -108,6 +117,28 @@ def run_demo(settings: Settings, options: DemoOptions, console: Console) -> bool
     verdict = "[bold green]done[/]" if ok else "[bold red]INCOMPLETE[/]"
     console.print(f"{verdict} in {time.monotonic() - started:.1f}s; every process stopped")
     return ok
+
+
+@contextmanager
+def _client_logs(path: Path) -> Iterator[None]:
+    """librdkafka's logs (through Python logging): all to ``path``, warnings and worse to stderr."""
+    logger = logging.getLogger(KAFKA_CLIENT_LOGGER)
+    file = logging.FileHandler(path)
+    file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    console = logging.StreamHandler()
+    console.setLevel(logging.WARNING)
+    console.setFormatter(logging.Formatter("kafka client %(levelname)s: %(message)s"))
+    previous = logger.level
+    logger.setLevel(logging.INFO)
+    logger.addHandler(file)
+    logger.addHandler(console)
+    try:
+        yield
+    finally:
+        for handler in (file, console):
+            logger.removeHandler(handler)
+            handler.close()
+        logger.setLevel(previous)
 
 
 def _write_report(console: Console, client: object, s: Settings, workdir: Path) -> None:

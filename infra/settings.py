@@ -9,15 +9,18 @@ e.g. ``ORBITSTREAM_KAFKA__BOOTSTRAP_SERVERS=127.0.0.1:9092``.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "ORBITSTREAM_"
 NESTED_DELIMITER = "__"
+# librdkafka's own log lines go to this Python logger (with their level), not to stderr.
+KAFKA_CLIENT_LOGGER = "orbitstream.kafka"
 
 
 class _Section(BaseModel):
@@ -27,21 +30,47 @@ class _Section(BaseModel):
 class KafkaSettings(_Section):
     """How every client (producer SDK, stream workers, sinks) reaches Kafka."""
 
-    bootstrap_servers: str = "127.0.0.1:9092"
-    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
-    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
-    sasl_username: str | None = None
-    sasl_password: SecretStr | None = None
-    ssl_ca_location: Path | None = None
+    bootstrap_servers: str = Field(
+        default="127.0.0.1:9092", description="Brokers to bootstrap from, host:port,..."
+    )
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT", description="librdkafka security.protocol."
+    )
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = Field(
+        default=None, description="SASL mechanism (SASL_* protocols)."
+    )
+    sasl_username: str | None = Field(default=None, description="SASL user name.")
+    sasl_password: SecretStr | None = Field(default=None, description="SASL password.")
+    ssl_ca_location: Path | None = Field(default=None, description="CA certificate file for SSL.")
     # With no registry the serde uses Avro single-object encoding against schemas/.
-    schema_registry_url: str | None = None
-    schema_registry_basic_auth: SecretStr | None = None
+    schema_registry_url: str | None = Field(
+        default=None,
+        description=(
+            "Confluent Schema Registry URL: set, values use the Confluent wire format; "
+            "unset, Avro single-object encoding against schemas/."
+        ),
+    )
+    schema_registry_basic_auth: SecretStr | None = Field(
+        default=None, description="Registry credentials as user:password."
+    )
+    accept_reversed_fingerprints: bool = Field(
+        default=True,
+        description=(
+            "Also read single-object messages whose 8 fingerprint bytes are reversed, as "
+            "orbitstream wrote them before it followed the Avro spec; turn off once no topic "
+            "holds such messages."
+        ),
+    )
 
-    def confluent_config(self) -> dict[str, str | int | float | bool]:
-        """Connection properties in librdkafka's vocabulary."""
-        conf: dict[str, str | int | float | bool] = {
+    def confluent_config(self) -> dict[str, Any]:
+        """Connection properties in librdkafka's vocabulary, logging through Python's logging.
+
+        The logs reach the logger when the client is polled (every client here is).
+        """
+        conf: dict[str, Any] = {
             "bootstrap.servers": self.bootstrap_servers,
             "security.protocol": self.security_protocol,
+            "logger": logging.getLogger(KAFKA_CLIENT_LOGGER),
         }
         if self.sasl_mechanism:
             conf["sasl.mechanism"] = self.sasl_mechanism
@@ -57,9 +86,9 @@ class KafkaSettings(_Section):
 class TopicSettings(_Section):
     """Topic names. A prefix lets tests and tenants run side by side on one cluster."""
 
-    prefix: str = ""
-    partitions: int = Field(default=4, ge=1)
-    replication_factor: int = Field(default=1, ge=1)
+    prefix: str = Field(default="", description="Prepended to every topic name and consumer group.")
+    partitions: int = Field(default=4, ge=1, description="Partitions of the public topics created.")
+    replication_factor: int = Field(default=1, ge=1, description="Replicas of the public topics created.")
 
     def name(self, base: str) -> str:
         return f"{self.prefix}{base}"
@@ -69,7 +98,9 @@ class ProducerSettings(_Section):
     """Producer SDK tuning (librdkafka), on top of the connection settings in ``kafka``."""
 
     linger_ms: int = Field(default=5, ge=0, description="Batching wait: throughput vs a few ms of latency.")
-    compression: Literal["none", "lz4", "zstd", "gzip", "snappy"] = "lz4"
+    compression: Literal["none", "lz4", "zstd", "gzip", "snappy"] = Field(
+        default="lz4", description="Producer batch compression."
+    )
     delivery_timeout_ms: int = Field(
         default=30_000, ge=1000, description="Give up (and report an error) after retrying this long."
     )
@@ -79,16 +110,17 @@ class ProducerSettings(_Section):
 class WarehouseSettings(_Section):
     """Where ClickHouse is: the embedded chdb server by default, any clickhouse-server in production."""
 
-    host: str = "127.0.0.1"
-    port: int = 8123
-    username: str = "default"
-    password: SecretStr = SecretStr("")
-    database: str = "orbitstream"
-    secure: bool = False
+    host: str = Field(default="127.0.0.1", description="ClickHouse HTTP host.")
+    port: int = Field(default=8123, description="ClickHouse HTTP port.")
+    username: str = Field(default="default", description="ClickHouse user.")
+    password: SecretStr = Field(default=SecretStr(""), description="ClickHouse password.")
+    database: str = Field(default="orbitstream", description="Database holding orbitstream's tables.")
+    secure: bool = Field(default=False, description="HTTPS to ClickHouse.")
     # The embedded server answers uncompressed; a real server may compress.
-    compress: bool = False
-    # Embedded server only: where chdb keeps its data.
-    data_dir: Path = Path("var/warehouse")
+    compress: bool = Field(default=False, description="Compress HTTP requests and responses.")
+    data_dir: Path = Field(
+        default=Path("var/warehouse"), description="Embedded server only: where chdb keeps its data."
+    )
 
 
 class SinkSettings(_Section):
@@ -101,8 +133,9 @@ class SinkSettings(_Section):
     backoff_initial_s: float = Field(default=0.2, gt=0, description="First retry delay of a failed insert.")
     backoff_max_s: float = Field(default=10.0, gt=0, description="Retry delays double up to this.")
     session_timeout_ms: int = Field(default=45_000, ge=1000, description="Consumer group session timeout.")
-    # Failure tests only: SIGKILL the sink after its Nth batch insert, before the commit.
-    crash_after_batches: int = Field(default=0, ge=0)
+    crash_after_batches: int = Field(
+        default=0, ge=0, description="Failure tests only: SIGKILL the sink after its Nth insert (0: never)."
+    )
 
 
 class WorkerSettings(_Section):
@@ -133,27 +166,37 @@ class WorkerSettings(_Section):
         description="Health port. Unset: 6066 + n for worker-<n> if free, else any free port; 0 disables.",
     )
     # Commit often: at-least-once replays at most this much after a crash.
-    commit_interval_s: float = Field(default=1.0, gt=0)
-    commit_every: int = Field(default=1000, ge=1)
+    commit_interval_s: float = Field(default=1.0, gt=0, description="Offsets are committed this often.")
+    commit_every: int = Field(default=1000, ge=1, description="...or after this many messages.")
     # Small producer linger: each hop through an internal topic pays it once.
-    producer_linger_ms: int = Field(default=1, ge=0)
+    producer_linger_ms: int = Field(default=1, ge=0, description="The worker's producer batching wait.")
     producer_acks: int = Field(default=-1, description="-1 = all in-sync replicas.")
-    stream_buffer_maxsize: int = Field(default=4096, ge=1)
+    stream_buffer_maxsize: int = Field(default=4096, ge=1, description="Faust's per-stream buffer.")
     # A partition whose records were just processed waits for the fetch in flight to
     # return before it is fetched again: this bounds that wait (Faust's driver: 1500).
-    consumer_fetch_max_wait_ms: int = Field(default=10, ge=1, le=1500)
+    consumer_fetch_max_wait_ms: int = Field(
+        default=10, ge=1, le=1500, description="Longest the broker holds a fetch for data (latency bound)."
+    )
     # The broker answers a fetch once this much is there or the wait is up. 1 = at once:
     # lowest latency. 16384 saves a third of the CPU per event at 100-250 events/s (fewer,
     # fuller fetches) but doubles p50 at 100 events/s; no difference at saturation.
-    consumer_fetch_min_bytes: int = Field(default=1, ge=1)
-    # The resolve stage reads up to this many input records per batch (streams/identity/front.py).
-    front_max_batch: int = Field(default=1000, ge=1)
+    consumer_fetch_min_bytes: int = Field(
+        default=1, ge=1, description="The broker answers a fetch once this much is there (1: at once)."
+    )
+    tick_interval_s: float = Field(
+        default=1.0, gt=0, description="How often absence triggers (silence, unanswered) are checked."
+    )
+    front_max_batch: int = Field(
+        default=1000, ge=1, description="The resolve stage reads up to this many input records per batch."
+    )
     # Resolved events travel to the join many to a record; a record stays under this size
-    # (librdkafka's default message.max.bytes is 1,000,000) and a single event above it is
-    # dead-lettered as too large to forward.
-    forward_max_bytes: int = Field(default=900_000, ge=1024)
-    # Absence triggers (silence, unanswered) are checked this often against event time.
-    tick_interval_s: float = Field(default=1.0, gt=0)
+    # (librdkafka's default message.max.bytes is 1,000,000).
+    forward_max_bytes: int = Field(
+        default=900_000,
+        ge=1024,
+        description="Largest record the resolve stage sends to the join; a single event above it "
+        "is dead-lettered as too large to forward.",
+    )
     # Below the producer's max request size (1 MiB) with room for the headers: a dead letter
     # of an oversized message would otherwise fail to send exactly like the message did.
     dead_letter_max_bytes: int = Field(
@@ -207,26 +250,32 @@ class ScoringSettings(_Section):
     """Engagement score: time-decayed weighted activity, product and community components."""
 
     half_life_hours: float = Field(default=168, gt=0, description="A week-old event counts half.")
-    product_weights: dict[str, float] = Field(default_factory=_product_weights)
-    community_weights: dict[str, float] = Field(default_factory=_community_weights)
+    product_weights: dict[str, float] = Field(
+        default_factory=_product_weights, description="Score weight per product record name (others: 0)."
+    )
+    community_weights: dict[str, float] = Field(
+        default_factory=_community_weights, description="Score weight per community record name (others: 0)."
+    )
     failed_api_call_weight: float = Field(default=0.0, description="A failed API call shows no value.")
 
 
 class OrbitSettings(_Section):
     """Orbit Model levels: 1 inner (contributors) ... 4 outer (observers). See docs/scoring.md."""
 
-    activity_weights: dict[str, int] = Field(default_factory=_orbit_activity_weights)
-    # Minimum activity weight seen in the window to reach levels 1, 2, 3.
-    weight_thresholds: tuple[int, int, int] = (8, 5, 3)
-    weight_window_days: int = Field(default=30, ge=1)
-    # Presence milestones (active days, window days) reaching levels 1, 2, 3.
-    presence_milestones: tuple[tuple[int, int], tuple[int, int], tuple[int, int]] = (
-        (30, 90),
-        (7, 30),
-        (2, 7),
+    activity_weights: dict[str, int] = Field(
+        default_factory=_orbit_activity_weights,
+        description="Orbit Model weight (1-12) per community record name (others: none).",
+    )
+    weight_thresholds: tuple[int, int, int] = Field(
+        default=(8, 5, 3), description="Activity weight seen in the window that reaches levels 1, 2, 3."
+    )
+    weight_window_days: int = Field(default=30, ge=1, description="The activity-weight window.")
+    presence_milestones: tuple[tuple[int, int], tuple[int, int], tuple[int, int]] = Field(
+        default=((30, 90), (7, 30), (2, 7)),
+        description="(community days active, window days) that reach levels 1, 2, 3.",
     )
     downgrade_hold_days: float = Field(default=14, ge=0, description="A level only drops after this long.")
-    reach_half_life_days: float = Field(default=30, gt=0)
+    reach_half_life_days: float = Field(default=30, gt=0, description="Half-life of reach.")
     indirect_reach_weight: float = Field(
         default=0.25, ge=0, description="Reactions count for less than replies."
     )
@@ -245,7 +294,9 @@ class TriggerSettings(_Section):
         default=0.6, gt=0, le=1, description="Re-arm at this share of baseline."
     )
     api_error_streak: int = Field(default=3, ge=1, description="Failed calls in a row with no success.")
-    question_unanswered_hours: float = Field(default=48, gt=0)
+    question_unanswered_hours: float = Field(
+        default=48, gt=0, description="A question with no reply from someone else this long fires."
+    )
     silence_days: float = Field(default=14, gt=0, description="An active member silent this long.")
     silence_min_active_days: int = Field(
         default=3, ge=1, description="Active days (in 30) that make 'active'."
@@ -280,9 +331,10 @@ class MentorSettings(_Section):
 class AnalysesSettings(_Section):
     """Inputs of the packaged analyses and the report (definitions: docs/analyses.md)."""
 
-    # Orbit Model gravity weights of levels 1 (inner) .. 4 (outer): Leading 10,
-    # Contributing 7, Participating 4, Exploring 1 (orbit-love/orbit-model, "Measure gravity").
-    orbit_level_weights: tuple[float, float, float, float] = (10.0, 7.0, 4.0, 1.0)
+    # Leading 10, Contributing 7, Participating 4, Exploring 1 (orbit-love/orbit-model, "Measure gravity").
+    orbit_level_weights: tuple[float, float, float, float] = Field(
+        default=(10.0, 7.0, 4.0, 1.0), description="Gravity weights of orbit levels 1 (inner) .. 4 (outer)."
+    )
     retention_day: int = Field(default=30, ge=1, description="Retained at day N after signup.")
     retention_window_days: int = Field(
         default=7, ge=1, description="Retained = active in the last this-many days before day N."
@@ -325,24 +377,12 @@ class UnknownSettingError(ValueError):
     """An ``ORBITSTREAM_*`` environment variable names no setting."""
 
 
-def _check_environment(environ: dict[str, str]) -> None:
-    """Fail on misspelt variables: silently ignoring them hides misconfiguration."""
-    known_sections = {name: field.annotation for name, field in Settings.model_fields.items()}
-    for key in environ:
-        if not key.startswith(ENV_PREFIX):
-            continue
-        parts = key[len(ENV_PREFIX) :].lower().split(NESTED_DELIMITER)
-        section = known_sections.get(parts[0])
-        if section is None:
-            raise UnknownSettingError(f"{key}: no setting section {parts[0]!r}")
-        if len(parts) > 1 and isinstance(section, type) and issubclass(section, BaseModel):
-            if parts[1] not in section.model_fields:
-                raise UnknownSettingError(f"{key}: {parts[0]} has no setting {parts[1]!r}")
-
-
 def load_settings(**overrides: object) -> Settings:
     """Build the settings from the environment (and explicit overrides), validating every name."""
-    _check_environment(dict(os.environ))
+    # The names come from walking this model, which lives in that module.
+    from infra.settings_reference import check_environment
+
+    check_environment(os.environ)
     return Settings(**overrides)  # type: ignore[arg-type]
 
 

@@ -6,17 +6,19 @@ the same processes the same way. Everything started here is stopped on exit.
 
 from __future__ import annotations
 
+import json
 import time
 from contextlib import ExitStack
 from pathlib import Path
 from types import TracebackType
 
+from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
 
 from infra.exceptions import ServiceStartError
 from infra.kafka.broker import KafkaBroker, free_port
 from infra.processes import ManagedProcess
-from infra.settings import Settings, to_environment
+from infra.settings import KafkaSettings, Settings, to_environment
 from infra.topics import ensure_topics
 from infra.warehouse.process import EmbeddedWarehouse
 from streams.topology import public_topic_names
@@ -75,6 +77,41 @@ def wait_for_group(
     raise ServiceStartError(f"consumer group {group_id} not ready after {timeout}s ({last})")
 
 
+def wait_for_producer_ids(kafka: KafkaSettings, timeout: float = 60) -> None:
+    """Block until the broker hands out idempotent producer ids.
+
+    A fresh broker answers the first InitProducerId with "coordinator load in progress"
+    while it fetches a block of ids from the controller (about a second); a producer
+    that meets it logs a warning and retries. This probe takes that first answer, quietly.
+    """
+    state: dict[str, str] = {}
+
+    def on_stats(stats: str) -> None:
+        state["idempotence"] = json.loads(stats).get("eos", {}).get("idemp_state", "")
+
+    probe = Producer(
+        {
+            **kafka.confluent_config(),
+            "client.id": "producer-id-probe",
+            "enable.idempotence": True,
+            "statistics.interval.ms": 100,
+            "stats_cb": on_stats,
+            "log_level": 3,  # its expected retry warnings are the point of the probe
+        }
+    )
+    try:
+        deadline = time.monotonic() + timeout
+        while state.get("idempotence") != "Assigned":
+            if time.monotonic() > deadline:
+                raise ServiceStartError(
+                    f"broker {kafka.bootstrap_servers} gave no producer id in {timeout}s "
+                    f"(idempotence state {state.get('idempotence', 'unknown')})"
+                )
+            probe.poll(0.1)
+    finally:
+        probe.close()
+
+
 class LocalStack:
     """Broker + embedded warehouse (+ workers and sink on request), all under ``root``."""
 
@@ -97,6 +134,7 @@ class LocalStack:
             self.settings.topics.partitions,
             self.settings.topics.replication_factor,
         )
+        wait_for_producer_ids(self.settings.kafka)
         return self
 
     def worker(self, name: str = "worker-1") -> ManagedProcess:

@@ -158,6 +158,8 @@ class EventProducer:
         remaining = self.flush(wait)
         self._closed.set()
         self._poller.join()
+        # Disconnect now: a client left open logs connection failures once the broker stops.
+        self._producer.close()
         if remaining:
             raise DeliveryError("*", f"{remaining} events still undelivered after {wait:.0f}s")
 

@@ -25,10 +25,14 @@ def full_name(schema: dict[str, Any]) -> str:
     return f"{schema['namespace']}.{schema['name']}"
 
 
-def crc64_fingerprint(schema: dict[str, Any]) -> bytes:
-    """CRC-64-AVRO of the Parsing Canonical Form, little-endian as single-object encoding puts it."""
+def crc64_fingerprint(schema: Any) -> bytes:
+    """CRC-64-AVRO of the Parsing Canonical Form, little-endian as single-object encoding puts it.
+
+    fastavro's hex string already lists the fingerprint's bytes low byte first (for the
+    schema ``"null"``: ``8a8f25cce724dd63``, the spec's example), so it is taken as is.
+    """
     canonical = to_parsing_canonical_form(parse_schema(schema, _force=True))
-    return int(fingerprint(canonical, "CRC-64-AVRO"), 16).to_bytes(8, "little")
+    return bytes.fromhex(fingerprint(canonical, "CRC-64-AVRO"))
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,9 @@
   a topic, so subjects follow TopicRecordNameStrategy (``<topic>-<record full name>``).
 - No registry (the embedded default): Avro single-object encoding from the Avro spec
   (0xC3 0x01 + 8-byte little-endian CRC-64-AVRO fingerprint + body), with writer schemas
-  found in the catalog (current and released versions).
+  found in the catalog (current and released versions). While
+  ``accept_reversed_fingerprints`` is on, a header with the fingerprint's bytes reversed
+  (what orbitstream wrote before it followed the spec) is read too.
 
 ``decode`` reads both, resolving the writer's schema against the current schema of that
 record (so v1 data is read by a v2 reader), and rejects anything else with a
@@ -39,9 +41,17 @@ def _validation_summary(exc: ValidationError) -> str:
 class AvroSerde:
     """Encodes models to Kafka values and decodes values back to models."""
 
-    def __init__(self, catalog: SchemaCatalog, registry: Any | None = None) -> None:
+    def __init__(
+        self,
+        catalog: SchemaCatalog,
+        registry: Any | None = None,
+        *,
+        accept_reversed_fingerprints: bool = True,
+    ) -> None:
         self.catalog = catalog
         self.registry = registry
+        # Transition: earlier versions wrote the fingerprint's bytes in reverse order.
+        self.accept_reversed_fingerprints = accept_reversed_fingerprints
         self._serializers: dict[str, Any] = {}
         self._registry_writers: dict[int, tuple[str, Any]] = {}
 
@@ -109,6 +119,8 @@ class AvroSerde:
             if len(data) < 10:
                 raise fail(f"single-object header truncated ({len(data)} bytes)")
             writer = self.catalog.by_fingerprint(data[2:10])
+            if writer is None and self.accept_reversed_fingerprints:
+                writer = self.catalog.by_fingerprint(data[9:1:-1])
             if writer is None:
                 raise fail(f"unknown schema fingerprint {data[2:10].hex()} (not in schemas/)")
             name, writer_schema, body = writer.name, writer.parsed, data[10:]
@@ -170,12 +182,13 @@ class AvroSerde:
 
 def serde_from_settings(kafka: KafkaSettings, catalog: SchemaCatalog) -> AvroSerde:
     """Registry serde when a registry URL is configured, single-object encoding otherwise."""
+    reversed_ok = kafka.accept_reversed_fingerprints
     if not kafka.schema_registry_url:
-        return AvroSerde(catalog)
+        return AvroSerde(catalog, accept_reversed_fingerprints=reversed_ok)
     from confluent_kafka.schema_registry import SchemaRegistryClient
 
     conf: dict[str, str] = {"url": kafka.schema_registry_url}
     if kafka.schema_registry_basic_auth is not None:
         conf["basic.auth.user.info"] = kafka.schema_registry_basic_auth.get_secret_value()
     # new_client gives the in-memory mock for mock:// URLs (tests), the HTTP client otherwise.
-    return AvroSerde(catalog, SchemaRegistryClient.new_client(conf))
+    return AvroSerde(catalog, SchemaRegistryClient.new_client(conf), accept_reversed_fingerprints=reversed_ok)

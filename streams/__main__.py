@@ -6,7 +6,11 @@ host (placement.py), and the public topics are created before Faust starts.
 
 from __future__ import annotations
 
-from infra.settings import load_settings
+import sys
+
+from pydantic import ValidationError
+
+from infra.settings import UnknownSettingError, load_settings
 from infra.topics import ensure_topics
 from streams import placement
 from streams.app import create_app
@@ -14,9 +18,13 @@ from streams.topology import public_topic_names
 
 
 def main() -> None:
-    loaded = load_settings()
-    claimed = placement.claim(loaded)  # held (locked) until the process exits
-    settings = claimed.apply(loaded)
+    try:
+        settings = load_settings()
+    except (UnknownSettingError, ValidationError) as exc:
+        # A configuration mistake is one line naming the variable, not a traceback.
+        sys.exit(f"error: {exc}")
+    claimed = placement.claim(settings)  # held (locked) until the process exits
+    settings = claimed.apply(settings)
     ensure_topics(
         settings.kafka,
         public_topic_names(settings),

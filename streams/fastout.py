@@ -45,7 +45,6 @@ class FastProducer:
                 "partitioner": "murmur2_random",
                 "enable.idempotence": True,
                 "acks": "all",
-                "logger": log,
             }
         )
         self._flush_timeout_s = flush_timeout_s

@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures.kafka",
     "tests.fixtures.warehouse",
     "tests.fixtures.streams",
+    "tests.fixtures.avro_java",
 ]

@@ -106,7 +106,6 @@ class ResolveFront:
                 "auto.offset.reset": "earliest",
                 "fetch.wait.max.ms": w.consumer_fetch_max_wait_ms,
                 "fetch.min.bytes": w.consumer_fetch_min_bytes,
-                "logger": log,
             }
         )
         self.owned: set[int] = set()

@@ -1,8 +1,13 @@
 """Settings: one typed place, misspelt variables fail by name, child env round-trips."""
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from infra.settings import Settings, UnknownSettingError, load_settings, to_environment
+from infra.settings_reference import DOC_PATH, render_markdown, variables
 
 
 def test_nested_environment_variables(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -15,13 +20,17 @@ def test_nested_environment_variables(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_misspelt_setting_fails_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ORBITSTREAM_KAFKA__BOOTSTRAP_SERVER", "x:1")
-    with pytest.raises(UnknownSettingError, match="ORBITSTREAM_KAFKA__BOOTSTRAP_SERVER.*bootstrap_server"):
+    with pytest.raises(
+        UnknownSettingError,
+        match=r"^ORBITSTREAM_KAFKA__BOOTSTRAP_SERVER is not an orbitstream setting; "
+        r"did you mean ORBITSTREAM_KAFKA__BOOTSTRAP_SERVERS[ ?]",
+    ):
         load_settings()
 
 
 def test_unknown_section_fails(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ORBITSTREAM_KAFAK__X", "1")
-    with pytest.raises(UnknownSettingError, match="kafak"):
+    with pytest.raises(UnknownSettingError, match="^ORBITSTREAM_KAFAK__X is not an orbitstream setting"):
         load_settings()
 
 
@@ -47,3 +56,81 @@ def test_settings_are_frozen() -> None:
     settings = Settings()
     with pytest.raises(ValueError, match="frozen"):
         settings.topics.partitions = 2  # type: ignore[misc]
+
+
+def test_a_misspelt_nested_setting_is_refused_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ORBITSTREAM_STREAMS__SCORING__HALF_LIFE_HOURZ", "10")
+    with pytest.raises(
+        UnknownSettingError, match="did you mean ORBITSTREAM_STREAMS__SCORING__HALF_LIFE_HOURS"
+    ):
+        load_settings()
+
+
+def test_every_setting_has_a_description() -> None:
+    missing = [v.name for v in variables() if not v.description]
+    assert missing == []
+
+
+def test_configuration_reference_is_current() -> None:
+    assert DOC_PATH.read_text() == render_markdown(), "run `orbitstream config docs`"
+
+
+def test_reference_lists_nested_settings_with_type_and_default() -> None:
+    by_name = {v.name: v for v in variables()}
+    port = by_name["ORBITSTREAM_WORKER__WEB_PORT"]
+    assert (port.type, port.default) == ("int (optional) ≥ 0 ≤ 65535", "unset")  # unset: picked per worker
+    assert by_name["ORBITSTREAM_WAREHOUSE__DATABASE"].default == "`orbitstream`"
+    half_life = by_name["ORBITSTREAM_STREAMS__SCORING__HALF_LIFE_HOURS"]
+    assert (half_life.type, half_life.default) == ("float > 0", "`168`")
+    assert by_name["ORBITSTREAM_STREAMS"].section
+
+
+def _cli(env_update: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ORBITSTREAM_")}
+    return subprocess.run(
+        [sys.executable, *args],
+        env={**env, **env_update},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("-m", "infra.cli", "--help"),
+        ("-m", "infra.cli", "demo", "--help"),
+        ("-m", "infra.cli", "topics", "create"),
+        ("-m", "streams", "worker", "--help"),
+    ],
+    ids=["help", "demo-help", "command", "worker"],
+)
+def test_a_misspelt_variable_is_one_line_naming_the_nearest_settings(args: tuple[str, ...]) -> None:
+    proc = _cli({"ORBITSTREAM_WORKER__WEB_PROT": "7000"}, *args)
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "ORBITSTREAM_WORKER__WEB_PROT is not an orbitstream setting" in lines[0]
+    assert "did you mean ORBITSTREAM_WORKER__WEB_PORT" in lines[0]
+
+
+def test_a_malformed_value_is_one_line_naming_the_variable() -> None:
+    proc = _cli({"ORBITSTREAM_TOPICS__PARTITIONS": "many"}, "-m", "infra.cli", "topics", "create")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "Error: ORBITSTREAM_TOPICS__PARTITIONS: Input should be a valid integer, "
+        "unable to parse string as an integer"
+    ]
+
+
+def test_config_docs_check_reports_a_stale_file(tmp_path) -> None:
+    stale = tmp_path / "configuration.md"
+    stale.write_text("# Configuration\n")
+    proc = _cli({}, "-m", "infra.cli", "config", "docs", "--check", "--out", str(stale))
+    assert proc.returncode == 1
+    assert "out of date" in proc.stdout
+    assert _cli({}, "-m", "infra.cli", "config", "docs", "--out", str(stale)).returncode == 0
+    assert stale.read_text() == render_markdown()

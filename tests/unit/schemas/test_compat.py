@@ -5,13 +5,18 @@ from __future__ import annotations
 import copy
 import io
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from click.testing import CliRunner
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
+from rich.console import Console
 
 from schemas.catalog import SCHEMA_ROOT
+from schemas.cli import print_problems
 from schemas.cli import schemas as schemas_cli
 from schemas.compat import check_pair, check_tree, release
 
@@ -123,3 +128,49 @@ def test_cli_check_passes_on_the_tree() -> None:
     result = CliRunner().invoke(schemas_cli, ["check"])
     assert result.exit_code == 0, result.output
     assert "compatible" in result.output
+
+
+def _tree_with_a_new_required_field(tmp_path: Path) -> Path:
+    root = tmp_path / "schemas"
+    shutil.copytree(SCHEMA_ROOT / "avro", root / "avro")
+    shutil.copytree(SCHEMA_ROOT / "released", root / "released")
+    path = root / "avro" / "community" / "reply_created.avsc"
+    schema = json.loads(path.read_text())
+    _payload(schema)["fields"].append({"name": "bar_probe_required", "type": "string"})
+    path.write_text(json.dumps(schema))
+    return root
+
+
+def test_check_outside_a_terminal_prints_every_name_in_full(tmp_path: Path) -> None:
+    # As CI runs it: output to a pipe, no terminal width to fit.
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "FORCE_COLOR", "TTY_COMPATIBLE")}
+    root = _tree_with_a_new_required_field(tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "infra.cli", "schemas", "check", "--root", str(root)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 1, proc.stderr
+    problem = (
+        "orbitstream.community.ReplyCreated v1 -> current: payload.bar_probe_required: "
+        "READER_FIELD_MISSING_DEFAULT_VALUE: "
+    )
+    lines = [line for line in proc.stdout.splitlines() if line.startswith(problem)]
+    assert len(lines) == 1, proc.stdout
+    assert "…" not in proc.stdout
+
+
+def test_check_on_a_narrow_terminal_wraps_names_instead_of_cutting_them(tmp_path: Path) -> None:
+    problems = check_tree(_tree_with_a_new_required_field(tmp_path))[1]
+    out = io.StringIO()
+    print_problems(Console(file=out, force_terminal=True, width=50, color_system=None), problems)
+    body = out.getvalue().split("┩\n", 1)[1].splitlines()[:-1]  # the one row's lines
+    cells = [line.split("│")[1:-1] for line in body]
+    columns = ["".join(cell.strip() for cell in column) for column in zip(*cells, strict=True)]
+    assert columns[0] == "orbitstream.community.ReplyCreated"
+    assert columns[2] == "payload.bar_probe_required"
+    assert columns[3] == "READER_FIELD_MISSING_DEFAULT_VALUE"
+    assert "…" not in out.getvalue()

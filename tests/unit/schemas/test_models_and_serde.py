@@ -6,19 +6,17 @@ import io
 import struct
 import typing
 from datetime import UTC, datetime
-from enum import Enum
-from typing import Any
 
 import pytest
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from fastavro import schemaless_reader, schemaless_writer
-from pydantic import BaseModel
 
 from schemas import models
 from schemas.catalog import SchemaCatalog
 from schemas.codegen import TARGET, render
 from schemas.exceptions import DeserializationError, SerializationError
 from schemas.serde import AvroSerde
+from tests.fixtures.events import sample_instance
 
 CATALOG = SchemaCatalog.load()
 AT = datetime(2026, 3, 2, 9, 30, 15, 123000, tzinfo=UTC)
@@ -38,38 +36,6 @@ def test_generated_models_are_up_to_date_with_the_avsc_files() -> None:
     assert formatted == TARGET.read_text(), "run `python -m schemas.codegen` after changing schemas/avro"
 
 
-def _sample(annotation: Any, name: str) -> Any:
-    """A value for a field type: deterministic, non-default, so round trips prove something."""
-    origin = typing.get_origin(annotation)
-    args = typing.get_args(annotation)
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
-        return _sample(next(a for a in args if a is not type(None)), name)
-    if origin is list:
-        return [_sample(args[0], name), _sample(args[0], name + "2")]
-    if origin is dict:
-        return {"k": _sample(args[1], name)}
-    if isinstance(annotation, type) and issubclass(annotation, Enum):
-        return list(annotation)[-1]
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return _instance(annotation)
-    if annotation is bool:
-        return True
-    if annotation is int:
-        return 42
-    if annotation is float:
-        return 2.5
-    if annotation is bytes:
-        return b"\x00\xffraw"
-    if annotation is str:
-        return f"{name}-value"
-    return AT  # UtcMillis
-
-
-def _instance(cls: type[BaseModel]) -> Any:
-    hints = typing.get_type_hints(cls, include_extras=False)
-    return cls(**{name: _sample(hints[name], name) for name in cls.model_fields})
-
-
 @pytest.mark.parametrize("model", models.ALL_MODELS, ids=lambda m: m.__name__)
 def test_every_model_matches_its_schema_field_for_field(model: type[models.AvroModel]) -> None:
     raw = CATALOG.raw(model.avro_name)
@@ -86,7 +52,7 @@ def test_every_model_matches_its_schema_field_for_field(model: type[models.AvroM
 
 @pytest.mark.parametrize("model", models.ALL_MODELS, ids=lambda m: m.__name__)
 def test_every_model_round_trips_through_fastavro(model: type[models.AvroModel]) -> None:
-    instance = _instance(model)
+    instance = sample_instance(model)
     buf = io.BytesIO()
     schemaless_writer(buf, CATALOG.parsed(model.avro_name), instance.to_avro())
     buf.seek(0)
