@@ -6,6 +6,7 @@ import io
 import struct
 import typing
 from datetime import UTC, datetime
+from enum import Enum
 
 import pytest
 from confluent_kafka.schema_registry import SchemaRegistryClient
@@ -133,3 +134,14 @@ def test_naive_timestamps_are_refused_naming_the_field() -> None:
             identity=models.Identity(provider=models.IdentityProvider.EMAIL, external_id="a@b.c"),
             payload=models.FeatureUsedPayload(feature="f"),
         )
+
+
+def test_flat_encoding_of_a_score_update_is_byte_for_byte_the_full_one() -> None:
+    serde = AvroSerde(SchemaCatalog.load())
+    update = sample_instance(models.EngagementScoreUpdate)
+    # Flat: nothing the full encoder would convert (no enums, records or lists of them).
+    for name, field in models.EngagementScoreUpdate.model_fields.items():
+        assert typing.get_origin(field.annotation) is not list, name
+        assert not isinstance(getattr(update, name), models.AvroModel | Enum), name
+    assert serde.encode_flat(update, "s") == serde.encode(update, "s")
+    assert serde.decode(serde.encode_flat(update, "s"), topic="s") == update
