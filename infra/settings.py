@@ -186,6 +186,11 @@ class WorkerSettings(_Section):
     tick_interval_s: float = Field(
         default=1.0, gt=0, description="How often absence triggers (silence, unanswered) are checked."
     )
+    # Faust keeps this many warm copies of each table partition on other workers, so a
+    # takeover after a crash reads only the changelog tail instead of all of it.
+    table_standby_replicas: int = Field(
+        default=1, ge=0, description="Standby copies of each table partition kept on other workers."
+    )
     front_max_batch: int = Field(
         default=1000, ge=1, description="The resolve stage reads up to this many input records per batch."
     )

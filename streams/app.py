@@ -46,6 +46,7 @@ def faust_config(settings: Settings) -> dict[str, Any]:
         "producer_linger_ms": w.producer_linger_ms,
         "producer_acks": w.producer_acks,
         "stream_buffer_maxsize": w.stream_buffer_maxsize,
+        "table_standby_replicas": w.table_standby_replicas,
         # Send outputs at once, not when the source offset is committed (seconds later).
         "stream_publish_on_commit": False,
         # The entry points resolve an unset port first (placement.py); unresolved here: none.
