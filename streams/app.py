@@ -43,6 +43,9 @@ def faust_config(settings: Settings) -> dict[str, Any]:
         "producer_linger_ms": w.producer_linger_ms,
         "producer_acks": w.producer_acks,
         "stream_buffer_maxsize": w.stream_buffer_maxsize,
+        # A killed member's partitions move once its session expires (Faust's default 60 s).
+        "broker_session_timeout": w.session_timeout_s,
+        "broker_heartbeat_interval": w.heartbeat_interval_s,
         # Send outputs at once, not when the source offset is committed (seconds later).
         "stream_publish_on_commit": False,
         "web_enabled": w.web_port > 0,

@@ -47,3 +47,13 @@ def test_settings_are_frozen() -> None:
     settings = Settings()
     with pytest.raises(ValueError, match="frozen"):
         settings.topics.partitions = 2  # type: ignore[misc]
+
+
+def test_worker_heartbeat_must_fit_three_times_in_the_session() -> None:
+    from pydantic import ValidationError
+
+    from infra.settings import WorkerSettings
+
+    assert WorkerSettings(session_timeout_s=6, heartbeat_interval_s=2).heartbeat_interval_s == 2
+    with pytest.raises(ValidationError, match="at most a third of session_timeout_s"):
+        WorkerSettings(session_timeout_s=6, heartbeat_interval_s=2.5)
