@@ -41,9 +41,13 @@ EVENTS_PER_USER = 84  # what the 28-day workload makes per user, on average
 
 
 def workload(events: int, seed: int, days: int = 28) -> list[Event]:
-    """The first ``events`` events of a seeded workload sized to make about that many."""
+    """The first ``events`` events of a seeded 28-day workload with enough users to make them."""
     users = max(10, events // EVENTS_PER_USER)
-    return list(generate(WorkloadConfig(users=users, days=days, seed=seed)))[:events]
+    while True:
+        made = list(generate(WorkloadConfig(users=users, days=days, seed=seed)))
+        if len(made) >= events:
+            return made[:events]
+        users = int(users * events / max(len(made), 1)) + 1
 
 
 def verifier_settings() -> Settings:
@@ -91,6 +95,7 @@ def print_table(console: Console, rows: list[dict[str, Any]], diff: Comparison, 
     table = Table(title="faults (rows charged to the fault window their source event was sent in)")
     for col in (
         "fault",
+        "at (UTC)",
         "at s",
         "events",
         "took s",
