@@ -108,7 +108,9 @@ def test_checked_key_never_raises_for_known_providers(provider: IdentityProvider
         assert key == identity_key(provider, raw)
 
 
-keys = st.builds(lambda p, i: f"{p.value}:{i}", providers, st.sampled_from(["a", "b", "c"]))
+keys = st.builds(
+    identity_key, providers, st.sampled_from(["a@example.com", "b@example.com", "c@example.com"])
+)
 entries = st.none() | st.sampled_from(["person-1", "person-2"])
 
 
