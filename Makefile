@@ -11,7 +11,7 @@ AVRO_JAVA_STAMP := $(AVRO_JAVA_LIBS)/.fetched
 REPORT_OUT ?= var/report.html
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test test-unit test-integration lint format typecheck check schemas-check bench report clean
+.PHONY: help setup demo test test-unit test-integration lint format typecheck check schemas-check bench faults report clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -65,6 +65,9 @@ schemas-check: $(STAMP) ## Check every schema against its released versions (BAC
 bench: setup ## Run the benchmarks in bench/ and record their figures (several minutes)
 	$(PY) -m bench.producer_throughput
 	$(PY) -m bench.stream_latency
+
+faults: setup ## Fault verifier: a 25k-event workload clean twice and under faults, warehouses compared (FAULTS_ARGS=...)
+	$(PY) -m bench.faults $(FAULTS_ARGS)
 
 report: $(STAMP) ## Write every analysis with charts to one HTML file (REPORT_OUT=var/report.html, REPORT_ARGS=...)
 	$(VENV)/bin/orbitstream report --out $(REPORT_OUT) $(REPORT_ARGS)

@@ -132,7 +132,9 @@ class SinkSettings(_Section):
     max_buffered_rows: int = Field(default=100_000, ge=1, description="Consumption pauses at this backlog.")
     backoff_initial_s: float = Field(default=0.2, gt=0, description="First retry delay of a failed insert.")
     backoff_max_s: float = Field(default=10.0, gt=0, description="Retry delays double up to this.")
-    session_timeout_ms: int = Field(default=45_000, ge=1000, description="Consumer group session timeout.")
+    # A killed sink's partitions move once its session expires: 6 s (the broker's minimum
+    # by default) so a restarted sink resumes within seconds, not after 45 s.
+    session_timeout_ms: int = Field(default=6000, ge=1000, description="Consumer group session timeout.")
     crash_after_batches: int = Field(
         default=0, ge=0, description="Failure tests only: SIGKILL the sink after its Nth insert (0: never)."
     )
@@ -209,6 +211,17 @@ class WorkerSettings(_Section):
         ge=1024,
         description="A dead letter keeps at most this many bytes of the original key and value.",
     )
+    # A killed worker holds its partitions until its session expires (Faust's default: 60 s).
+    # 6 s is the broker's default minimum; heartbeats (from the consumer's own thread, so a
+    # busy event loop does not miss them) come three or more times per session.
+    session_timeout_s: float = Field(default=6.0, ge=1, description="Consumer group session timeout.")
+    heartbeat_interval_s: float = Field(default=1.0, gt=0, description="Consumer group heartbeat interval.")
+
+    @model_validator(mode="after")
+    def _heartbeat_within_session(self) -> WorkerSettings:
+        if self.heartbeat_interval_s * 3 > self.session_timeout_s:
+            raise ValueError("heartbeat_interval_s must be at most a third of session_timeout_s")
+        return self
 
 
 def _product_weights() -> dict[str, float]:

@@ -47,6 +47,9 @@ def faust_config(settings: Settings) -> dict[str, Any]:
         "producer_acks": w.producer_acks,
         "stream_buffer_maxsize": w.stream_buffer_maxsize,
         "table_standby_replicas": w.table_standby_replicas,
+        # A killed member's partitions move once its session expires (Faust's default 60 s).
+        "broker_session_timeout": w.session_timeout_s,
+        "broker_heartbeat_interval": w.heartbeat_interval_s,
         # Send outputs at once, not when the source offset is committed (seconds later).
         "stream_publish_on_commit": False,
         # The entry points resolve an unset port first (placement.py); unresolved here: none.

@@ -134,3 +134,13 @@ def test_config_docs_check_reports_a_stale_file(tmp_path) -> None:
     assert "out of date" in proc.stdout
     assert _cli({}, "-m", "infra.cli", "config", "docs", "--out", str(stale)).returncode == 0
     assert stale.read_text() == render_markdown()
+
+
+def test_worker_heartbeat_must_fit_three_times_in_the_session() -> None:
+    from pydantic import ValidationError
+
+    from infra.settings import WorkerSettings
+
+    assert WorkerSettings(session_timeout_s=6, heartbeat_interval_s=2).heartbeat_interval_s == 2
+    with pytest.raises(ValidationError, match="at most a third of session_timeout_s"):
+        WorkerSettings(session_timeout_s=6, heartbeat_interval_s=2.5)
