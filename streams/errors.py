@@ -103,10 +103,15 @@ def build_dead_letter(
     (headers ``original_key_size``, ``original_key_sha256``, ``original_value_size``,
     ``original_value_sha256``, ``truncated: true``; the ``error`` header says so too). A
     dead letter as large as an oversized message would fail to send for the same reason.
+
+    A message with neither key nor value (a keyless tombstone) gets an empty value and the
+    header ``null_value: true``: Faust refuses to send a record with neither.
     """
     key: bytes | None = message.key
     value: bytes | None = message.value
     headers = dead_letter_headers(message, exc, stage, failed_at_ms)
+    if key is None and value is None:
+        return DeadLetter(None, b"", [*headers, ("null_value", b"true")])
     if len(key or b"") + len(value or b"") <= max_bytes:
         return DeadLetter(key, value, headers)
     key_kept = None if key is None else key[: max_bytes // _KEY_SHARE]

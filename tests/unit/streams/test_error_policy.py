@@ -84,6 +84,16 @@ def test_a_dead_letter_within_the_bound_keeps_the_original_bytes() -> None:
     assert letter.headers == dead_letter_headers(message, ValueError("odd"), "resolve-community", 1234)
 
 
+def test_a_keyless_tombstone_becomes_an_empty_value_marked_null() -> None:
+    message = SimpleNamespace(**{**vars(MESSAGE), "key": None, "value": None})
+    letter = build_dead_letter(message, ValueError("empty"), "identity-link", 1234, max_bytes=1024)
+    assert (letter.key, letter.value) == (None, b"")
+    assert letter.headers == [
+        *dead_letter_headers(message, ValueError("empty"), "identity-link", 1234),
+        ("null_value", b"true"),
+    ]
+
+
 def test_an_oversized_dead_letter_keeps_a_prefix_its_size_and_hash_with_the_reason() -> None:
     value = bytes(range(256)) * 8192  # 2 MiB
     message = SimpleNamespace(**{**vars(MESSAGE), "value": value})
