@@ -58,6 +58,7 @@ schemas-check: $(STAMP) ## Check every schema against its released versions (BAC
 bench: setup ## Run the benchmarks in bench/ and record their figures (several minutes)
 	$(PY) -m bench.producer_throughput
 	$(PY) -m bench.stream_latency
+	$(PY) -m bench.sink_throughput
 
 report: $(STAMP) ## Write every analysis with charts to one HTML file (REPORT_OUT=var/report.html, REPORT_ARGS=...)
 	$(VENV)/bin/orbitstream report --out $(REPORT_OUT) $(REPORT_ARGS)

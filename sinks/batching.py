@@ -15,8 +15,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-
-from sinks.rows import Row
+from typing import Any
 
 TopicPartition = tuple[str, int]
 
@@ -31,7 +30,8 @@ class PartitionBatch:
     last_offset: int
     opened_at: float
     messages: int = 0
-    rows: dict[str, list[Row]] = field(default_factory=lambda: defaultdict(list))
+    # Per table, what the writer inserts for each message (the sink: value tuples).
+    rows: dict[str, list[Any]] = field(default_factory=lambda: defaultdict(list))
     sealed: bool = False
 
     @property
@@ -68,7 +68,7 @@ class Batcher:
         self._batches: dict[TopicPartition, list[PartitionBatch]] = {}
         self.buffered = 0
 
-    def add(self, topic: str, partition: int, offset: int, table: str | None, row: Row | None) -> None:
+    def add(self, topic: str, partition: int, offset: int, table: str | None, row: Any | None) -> None:
         """Record one consumed message and the row it became (None: nothing to load)."""
         queue = self._batches.setdefault((topic, partition), [])
         if not queue or queue[-1].sealed:
