@@ -132,6 +132,7 @@ def main() -> None:
             sdk = EventProducer(settings, source="bench", serde=serde)
             encoded = [(p.topic, p.key, p.value) for p in map(sdk.prepare, events)]
             sdk.close()
+            del sdk  # its librdkafka handle goes now, not after the broker has stopped
             runs["baseline"].append(plain_run(settings, encoded))
             console.print(
                 f"run {i + 1}: send {runs['send'][-1]['events_per_s']:.0f} events/s, send_batch "

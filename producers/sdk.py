@@ -82,6 +82,9 @@ def producer_config(settings: Settings, client_id: str) -> dict[str, Any]:
     }
 
 
+KEY_CACHE = 100_000
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -143,6 +146,8 @@ class EventProducer:
         self.serde = serde or serde_from_settings(settings.kafka, SchemaCatalog.load())
         self._clock = clock
         self._topics: dict[type[Event], str] = {}
+        # Normalised identity keys: a service sends many events per identity.
+        self._keys: dict[tuple[str, str, bool], bytes] = {}
         self._producer = Producer(producer_config(settings, source))
         self._closed = threading.Event()
         # Delivery callbacks run from poll(); a background thread polls so send() never
@@ -166,7 +171,7 @@ class EventProducer:
         if not isinstance(event, Event):
             raise EventValidationError(f"expected a contract event model, got {type(event).__name__}")
         topic = self.topic_for(event)
-        key = message_key(event)
+        key = self._key(event)
         now = self._clock()
         sent_at = now.replace(microsecond=now.microsecond // 1000 * 1000)
         if self.serde.registry is not None:
@@ -185,6 +190,19 @@ class EventProducer:
         except Exception as exc:
             raise SerializationError(f"cannot encode {event.avro_name} for topic {topic}: {exc}") from exc
         return Prepared(topic, key, buf.getvalue())
+
+    def _key(self, event: Event) -> bytes:
+        """:func:`message_key`, remembered per identity (at most KEY_CACHE of them)."""
+        if event.canonical_id and not isinstance(event, IdentityLink):
+            return event.canonical_id.encode()
+        identity = event.identity
+        cache_key = (identity.provider.value, identity.external_id, isinstance(event, IdentityLink))
+        key = self._keys.get(cache_key)
+        if key is None:
+            if len(self._keys) >= KEY_CACHE:
+                self._keys.clear()
+            key = self._keys[cache_key] = message_key(event)
+        return key
 
     def send(
         self,
