@@ -203,3 +203,16 @@ def test_an_unknown_setting_is_code_115_not_found_and_request_settings_do_not_le
 def test_a_typo_through_clickhouse_connect_reports_the_position_in_the_users_query(ch_client) -> None:
     with pytest.raises(DatabaseError, match=r"failed at position 1 \(SELEC\)"):
         ch_client.query("SELEC 1")
+
+
+def test_bind_parameters_sent_as_form_data_are_read_like_url_parameters(
+    warehouse: EmbeddedWarehouse, ch_client, ch_database: str
+) -> None:
+    ch_client.command(DDL)
+    ch_client.insert("t", _rows(300), column_names=COLUMNS)
+    wanted = [f"name-{i}" for i in range(0, 300, 3)] + [f"missing-{i}" for i in range(400)]
+    query = "SELECT count() FROM t WHERE name IN {names:Array(String)} AND id >= {low:UInt64}"
+    # Over clickhouse-connect's URL budget: it sends the query and parameters as multipart form data.
+    assert ch_client.query(query, parameters={"names": wanted, "low": 30}).result_rows == [(90,)]
+    forced = warehouse.client(database=ch_database, form_encode_query_params=True)
+    assert forced.query(query, parameters={"names": wanted[:5], "low": 0}).result_rows == [(5,)]
