@@ -17,7 +17,9 @@ Freshness: the full stack (broker, warehouse, one stream worker, the sink as a p
 with its default settings), the synthetic workload sent through the producer SDK at
 ``--rate`` events/s for ``--seconds``; a reader polls the warehouse every 20 ms for a
 sample of the sent events and records when each became queryable (p50/p99 of send ->
-queryable, poll resolution 20 ms).
+queryable, poll resolution 100 ms), and from the rows themselves ``sent_at`` ->
+``ingested_at`` (stamped just before the insert: the wait in the pipeline without the
+insert's own time).
 
 Figures are printed and recorded in bench/results/sink_throughput.json (a partial run
 keeps the other part's figures from the last full run).
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import itertools
 import json
 import resource
 import tempfile
@@ -55,9 +58,11 @@ from sinks.columnar import ColumnDecoder
 from sinks.migrate import apply_migrations
 from sinks.rows import COLUMNS
 from sinks.runner import SINK_TOPICS, Sink
+from sinks.writer import ClickHouseWriter
 
 console = Console()
 NAME = "sink_throughput"
+FRESHNESS_RATE = 1000.0  # freshness_ms is measured at this rate; others go to freshness_runs only
 
 
 # -- the workload -----------------------------------------------------------------------
@@ -184,6 +189,27 @@ def baseline_insert(
     return len(messages) / seconds
 
 
+def insert_cost(
+    stack: LocalStack, messages: list[tuple[str, bytes, bytes]], inserts: int = 200
+) -> dict[str, Any]:
+    """Warehouse CPU per small insert (50 events through the sink's writer) and the parts left."""
+    database = f"cost_{uuid.uuid4().hex[:6]}"
+    apply_migrations(stack.warehouse.client(), database)
+    decoder = ColumnDecoder(SchemaCatalog.load())
+    events = [decoder.decode(v, t, 0, i)[1] for i, (t, _, v) in enumerate(messages) if t.endswith("-by-user")]
+    writer = ClickHouseWriter.from_settings(stack.settings.warehouse, database)
+    pid = stack.warehouse.pid
+    assert pid is not None
+    before = cpu_seconds(pid)
+    for n in range(inserts):
+        writer.insert_values("events", events[n * 50 : (n + 1) * 50], f"cost/{n}")
+    cpu_ms = 1000 * (cpu_seconds(pid) - before) / inserts
+    client = stack.warehouse.client(database=database)
+    parts = int(client.command(f"SELECT count() FROM system.parts WHERE database = '{database}' AND active"))
+    return {"rows_per_insert": 50, "inserts": inserts, "warehouse_cpu_ms_per_insert": round(cpu_ms, 1),
+            "active_parts_after": parts}  # fmt: skip
+
+
 def throughput(rows: int, settings: Settings) -> dict[str, Any]:
     catalog = SchemaCatalog.load()
     console.print(f"encoding {rows} records")
@@ -201,6 +227,8 @@ def throughput(rows: int, settings: Settings) -> dict[str, Any]:
         insert_rps = baseline_insert(stack, catalog, messages, run_settings.sink.batch_max_rows)
         console.print(f"baseline columnar insert: {insert_rps:,.0f} rows/s")
 
+        cost = insert_cost(stack, messages[:20_000])
+        console.print(f"a small insert costs the warehouse {cost['warehouse_cpu_ms_per_insert']} ms of CPU")
         warehouse_pid = stack.warehouse.pid
         assert warehouse_pid is not None
         sink = Sink(run_settings, topics=SINK_TOPICS)
@@ -236,6 +264,7 @@ def throughput(rows: int, settings: Settings) -> dict[str, Any]:
         "batch_max_rows": run_settings.sink.batch_max_rows,
         "batch_max_seconds": run_settings.sink.batch_max_seconds,
         "dead_lettered": sink.stats.dead_lettered,
+        "small_insert_cost": cost,
     }
 
 
@@ -243,7 +272,7 @@ def throughput(rows: int, settings: Settings) -> dict[str, Any]:
 class Visibility(threading.Thread):
     """Polls the warehouse for sampled event ids; records send -> first seen, in ms."""
 
-    def __init__(self, client: Any, interval: float = 0.02) -> None:
+    def __init__(self, client: Any, interval: float = 0.1) -> None:
         super().__init__(daemon=True)
         self.client = client
         self.interval = interval
@@ -251,12 +280,19 @@ class Visibility(threading.Thread):
         self.seen_ms: list[float] = []
         self.lock = threading.Lock()
         self.stop_flag = threading.Event()
+        self.error: str | None = None
 
     def expect(self, event_id: str, sent: float) -> None:
         with self.lock:
             self.pending[event_id] = sent
 
     def run(self) -> None:
+        try:
+            self._poll()
+        except Exception as exc:  # reported by freshness(), never a silent dead thread
+            self.error = f"{type(exc).__name__}: {exc}"
+
+    def _poll(self) -> None:
         while not self.stop_flag.wait(self.interval):
             with self.lock:
                 ids = list(self.pending)
@@ -273,11 +309,42 @@ class Visibility(threading.Thread):
                         self.seen_ms.append(1000 * (now - sent))
 
 
-def freshness(rate: float, seconds: float, settings: Settings, sample_every: int = 5) -> dict[str, Any]:
+def send_resolved(
+    settings: Settings, rate: float, wanted: int, reader: Visibility, sample_every: int
+) -> None:
+    """Resolved events straight onto the sink's topics (no worker), paced: the sink's own share."""
+    catalog = SchemaCatalog.load()
+    producer = Producer({**settings.kafka.confluent_config(), "linger.ms": 1})
+    records = itertools.cycle([r for r in templates(catalog) if r[0].endswith("-by-user")])
+    run = uuid.uuid4().hex[:6]
+    started = time.monotonic()
+    for n in range(wanted):
+        topic, name, record = next(records)
+        record = {**record, "event_id": f"{run}-{n}", "sent_at": int(time.time() * 1000)}
+        buf = io.BytesIO()
+        buf.write(SINGLE_OBJECT_MAGIC + catalog.fingerprint(name))
+        schemaless_writer(buf, catalog.parsed(name), record)
+        time.sleep(max(0.0, started + n / rate - time.monotonic()))
+        if n % sample_every == 0:
+            reader.expect(record["event_id"], time.time())
+        producer.produce(
+            settings.topics.name(topic), value=buf.getvalue(), key=record["canonical_id"].encode()
+        )
+        producer.poll(0)
+    producer.flush(30)
+
+
+def freshness(
+    rate: float, seconds: float, settings: Settings, through_worker: bool, sample_every: int = 5
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-fresh-") as tmp, LocalStack(Path(tmp), settings) as stack:
         apply_migrations(stack.warehouse.client(), stack.settings.warehouse.database)
-        worker, sink = stack.worker(), stack.sink()
-        wait_for_group(stack.settings, stack.settings.topics.name(stack.settings.worker.app_id), 1, [worker])
+        sink = stack.sink()
+        if through_worker:
+            worker = stack.worker()
+            wait_for_group(
+                stack.settings, stack.settings.topics.name(stack.settings.worker.app_id), 1, [worker]
+            )
         wait_for_group(stack.settings, stack.settings.topics.name(stack.settings.sink.group_id), 1, [sink])
         database = stack.settings.warehouse.database
         reader = Visibility(stack.warehouse.client(database=database))
@@ -287,14 +354,17 @@ def freshness(rate: float, seconds: float, settings: Settings, sample_every: int
         started = time.monotonic()
         wanted = int(rate * seconds)
         sent = 0
-        with EventProducer(stack.settings, source="bench") as producer:
-            for event in paced(generate(WorkloadConfig(users=500, days=60, seed=3)), rate):
-                if sent >= wanted:
-                    break
-                if sent % sample_every == 0 and not isinstance(event, models.IdentityLink):
-                    reader.expect(event.event_id, time.time())
-                producer.send(event)
-                sent += 1
+        if not through_worker:
+            send_resolved(stack.settings, rate, wanted, reader, sample_every)
+        else:
+            with EventProducer(stack.settings, source="bench") as producer:
+                for event in paced(generate(WorkloadConfig(users=500, days=60, seed=3)), rate):
+                    if sent >= wanted:
+                        break
+                    if sent % sample_every == 0 and not isinstance(event, models.IdentityLink):
+                        reader.expect(event.event_id, time.time())
+                    producer.send(event)
+                    sent += 1
         deadline = time.monotonic() + 30
         while reader.pending and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -304,6 +374,12 @@ def freshness(rate: float, seconds: float, settings: Settings, sample_every: int
         cpu = {name: (cpu_seconds(pids[name]) - c) / elapsed for name, c in cpu0.items()}  # type: ignore[arg-type]
         missing = len(reader.pending)
         client = stack.warehouse.client(database=database)
+        if missing and not reader.seen_ms:
+            stored = client.query("SELECT event_id FROM events LIMIT 3").result_rows
+            raise RuntimeError(
+                f"no sampled event became queryable ({reader.error}); stored: {stored}, "
+                f"sampled: {list(reader.pending)[:3]}"
+            )
         # One insert per table and batch, each stamped with its own ingested_at.
         inserts = sum(
             int(client.command(f"SELECT uniqExact(ingested_at) FROM {table}"))
@@ -318,8 +394,14 @@ def freshness(rate: float, seconds: float, settings: Settings, sample_every: int
         parts = int(
             client.command(f"SELECT count() FROM system.parts WHERE database = '{database}' AND active")
         )
+        # sent_at -> ingested_at (stamped just before the insert): the wait without the insert.
+        waited = client.query(
+            "SELECT quantiles(0.5, 0.99)(toUnixTimestamp64Milli(ingested_at) - "
+            "toUnixTimestamp64Milli(sent_at)) FROM events WHERE sent_at IS NOT NULL"
+        ).result_rows[0][0]
     q = quantiles(reader.seen_ms)
     return {
+        "path": "producer SDK -> worker -> sink" if through_worker else "resolved events -> sink",
         "rate_events_per_s": rate,
         "seconds": seconds,
         "sampled": len(reader.seen_ms) + missing,
@@ -328,8 +410,9 @@ def freshness(rate: float, seconds: float, settings: Settings, sample_every: int
         "p95": round(q["p95"]),
         "p99": round(q["p99"]),
         "max": round(q["max"]),
-        "poll_interval_ms": 20,
+        "poll_interval_ms": round(1000 * reader.interval),
         "batch_max_seconds": settings.sink.batch_max_seconds,
+        "sent_to_ingested_at_ms": {"p50": round(waited[0]), "p99": round(waited[1])},
         "inserts_per_s": round(inserts / elapsed, 1),
         "active_parts_at_end": parts,
         "warehouse_cpu_share": round(cpu.get("warehouse", 0.0), 2),
@@ -342,13 +425,19 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--rows", type=int, default=500_000, help="records to prefill and load")
-    parser.add_argument("--rate", type=float, default=1000, help="freshness: events/s sent")
+    parser.add_argument("--rate", type=float, default=FRESHNESS_RATE, help="freshness: events/s sent")
     parser.add_argument("--seconds", type=float, default=20, help="freshness: how long to send")
     parser.add_argument(
         "--batch-max-seconds",
         type=float,
         default=None,
         help="freshness: the sink's setting (default: its own)",
+    )
+    parser.add_argument(
+        "--path",
+        choices=("both", "pipeline", "sink"),
+        default="both",
+        help="freshness: through the worker (pipeline), resolved events straight to the sink, or both",
     )
     only = parser.add_mutually_exclusive_group()
     only.add_argument("--only-throughput", action="store_true")
@@ -370,13 +459,22 @@ def main() -> None:
             f"{result['sink_cpu_us_per_row']} µs, warehouse {result['warehouse_cpu_us_per_row']} µs[/]"
         )
     if not args.only_throughput:
-        fresh = freshness(args.rate, args.seconds, settings)
-        figures["freshness_ms"] = fresh
-        figures.setdefault("freshness_by_batch_max_seconds", {})[str(settings.sink.batch_max_seconds)] = fresh
-        console.print(
-            f"[bold]send -> queryable at {fresh['rate_events_per_s']:.0f} events/s: p50 {fresh['p50']} ms, "
-            f"p99 {fresh['p99']} ms ({fresh['sampled']} sampled, {fresh['not_seen_within_30s']} not seen)[/]"
-        )
+        runs = figures.setdefault("freshness_runs", {})
+        for through_worker in {"both": (True, False), "pipeline": (True,), "sink": (False,)}[args.path]:
+            fresh = freshness(args.rate, args.seconds, settings, through_worker)
+            if args.rate == FRESHNESS_RATE and through_worker:
+                figures["freshness_ms"] = fresh
+            if args.rate == FRESHNESS_RATE and not through_worker:
+                figures["sink_freshness_ms"] = fresh
+            label = (
+                f"{fresh['path']} at {args.rate:g}/s, batch_max_seconds {settings.sink.batch_max_seconds:g}"
+            )
+            runs[label] = fresh
+            console.print(
+                f"[bold]{fresh['path']}: send -> queryable at {args.rate:.0f} events/s: "
+                f"p50 {fresh['p50']} ms, p99 {fresh['p99']} ms ({fresh['sampled']} sampled, "
+                f"{fresh['not_seen_within_30s']} not seen)[/]"
+            )
     console.print(f"recorded in {record(NAME, figures)}")
 
 

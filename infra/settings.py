@@ -100,6 +100,9 @@ class SinkSettings(_Section):
     # Freshness: the longest a message waits in the sink when it is caught up (docs/sink.md).
     batch_max_seconds: float = Field(default=0.5, gt=0, description="A batch is flushed at this age.")
     max_buffered_rows: int = Field(default=100_000, ge=1, description="Consumption pauses at this backlog.")
+    fetch_max_wait_ms: int = Field(
+        default=50, ge=1, le=1000, description="Longest a consumer fetch waits for data (freshness)."
+    )
     backoff_initial_s: float = Field(default=0.2, gt=0, description="First retry delay of a failed insert.")
     backoff_max_s: float = Field(default=10.0, gt=0, description="Retry delays double up to this.")
     session_timeout_ms: int = Field(default=45_000, ge=1000, description="Consumer group session timeout.")

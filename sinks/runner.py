@@ -39,7 +39,7 @@ from schemas.topics import (
     MENTOR_SUGGESTIONS,
     RELATIONSHIP_EDGES,
 )
-from sinks.batching import Batcher, PartitionBatch, backoff_delay
+from sinks.batching import Batcher, PartitionBatch, backoff_delay, group_token
 from sinks.exceptions import SinkBackpressureError
 from sinks.progress import SinkStats, consumer_lag, progress_line
 from sinks.routing import Router
@@ -105,6 +105,9 @@ class Sink:
                 "session.timeout.ms": cfg.session_timeout_ms,
                 # Bounds what librdkafka prefetches per partition on top of the sink's backlog.
                 "queued.max.messages.kbytes": 16384,
+                # The broker answers a fetch at once when data is there; this bounds the wait
+                # when it is not (librdkafka's 500 ms default showed as half a second of lag).
+                "fetch.wait.max.ms": cfg.fetch_max_wait_ms,
             }
         )
         self._attempt = 0
@@ -161,6 +164,7 @@ class Sink:
         consumed = 0
         route, add = self.router.route_values, self.batcher.add
         dead_letters = self.router.dead_letters_topic
+        newest_ms = 0
         for message in self.consumer.consume(num_messages=room, timeout=timeout):
             if message.error() is not None:
                 log.warning("consumer error: %s", message.error())
@@ -171,6 +175,7 @@ class Sink:
             if table == "dead_letters" and topic != dead_letters:
                 self.stats.dead_lettered += 1
             add(topic, partition, offset, table, values)
+            newest_ms = max(newest_ms, message.timestamp()[1])
             consumed += 1
         self.stats.consumed += consumed
         self._note_buffered()
@@ -180,8 +185,11 @@ class Sink:
             # The last round's inserts done: commit them, then hand over the next round.
             self._collect(wait=False)
             if self._in_flight is None:
-                # A full fetch means more is waiting: let batches grow (fewer, larger inserts).
-                self._start_round(backlog=consumed == POLL_BATCH)
+                # Behind by more than the freshness bound: let batches grow (fewer, larger inserts).
+                behind_ms = time.time() * 1000 - newest_ms
+                self._start_round(
+                    backlog=consumed > 0 and behind_ms > 1000 * self.settings.sink.batch_max_seconds
+                )
         except SinkBackpressureError:
             pass  # counted and scheduled for retry in _finish_round()
         if self.stats.paused and self.batcher.buffered < bound:
@@ -199,15 +207,16 @@ class Sink:
         if not force and time.monotonic() < self._retry_at:
             return finished
         self.batcher.seal_due(force=force, partitions=partitions)
-        return finished + self._finish_round(self._insert_round(self.batcher.sealed(partitions)))
+        return finished + self._finish_round(self._insert_round(self.batcher.units(partitions)))
 
     def _start_round(self, backlog: bool = False) -> None:
         """Hand the sealed batches (sealing due ones first) to the insert thread.
 
-        Under a ``backlog`` the age bound cuts nothing (it is there for freshness, and
-        the consumer is not caught up anyway): batches are cut by count, or all at once
-        when half of ``max_buffered_rows`` is held, which leaves room to consume on
-        while they are inserted.
+        Under a ``backlog`` (the newest message just consumed is older than the age bound,
+        by its Kafka timestamp) the age bound cuts nothing: it is there for freshness, and
+        the sink is behind anyway. Batches are then cut by count, or all at once when half
+        of ``max_buffered_rows`` is held, which leaves room to consume on while they are
+        inserted.
         """
         if time.monotonic() < self._retry_at:
             return
@@ -215,9 +224,9 @@ class Sink:
             self.batcher.seal_due()
         elif self.batcher.buffered >= self.settings.sink.max_buffered_rows // 2:
             self.batcher.seal_due(force=True)
-        batches = self.batcher.sealed()
-        if batches:
-            self._in_flight = self._inserter.submit(self._insert_round, batches)
+        units = self.batcher.units()
+        if units:
+            self._in_flight = self._inserter.submit(self._insert_round, units)
 
     def _collect(self, *, wait: bool) -> int:
         """Commit the round in flight if it is back (``wait``: once it is); return batches finished."""
@@ -227,16 +236,19 @@ class Sink:
         self._in_flight = None
         return self._finish_round(future.result())
 
-    def _insert_round(self, batches: list[PartitionBatch]) -> _Round:
-        """Insert batches in order, stopping at the first failure (runs on the insert thread)."""
+    def _insert_round(self, units: list[list[PartitionBatch]]) -> _Round:
+        """Insert units (a batch, or a group of batches) in order, stopping at the first failure.
+
+        Runs on the insert thread.
+        """
         done = _Round()
-        for batch in batches:
+        for unit in units:
             try:
-                self._insert(batch)
+                self._insert(unit)
             except SinkBackpressureError as exc:
                 done.failure = exc
                 break
-            done.inserted.append(batch)
+            done.inserted.extend(unit)
         return done
 
     def _finish_round(self, done: _Round) -> int:
@@ -264,12 +276,15 @@ class Sink:
             self._attempt, self._retry_at = 0, 0.0
         return len(done.inserted)
 
-    def _insert(self, batch: PartitionBatch) -> None:
-        for table, rows in batch.rows.items():
-            self.writer.insert_values(table, rows, batch.token(table))
-        for table, rows in batch.rows.items():
+    def _insert(self, unit: list[PartitionBatch]) -> None:
+        """One insert per table for the unit's rows (a group's batches together, in order)."""
+        tables = {table: None for batch in unit for table in batch.rows}
+        for table in tables:
+            rows = [row for batch in unit for row in batch.rows.get(table, ())]
+            self.writer.insert_values(table, rows, group_token(table, [b for b in unit if table in b.rows]))
             self.stats.rows[table] += len(rows)
-        self.stats.batches_inserted += 1
+        self.stats.batches_inserted += len(unit)
+        batch = unit[-1]
         crash_after = self.settings.sink.crash_after_batches
         if crash_after and self.stats.batches_inserted >= crash_after:
             # Failure tests: die like a crashed host, after the insert and before the commit.
