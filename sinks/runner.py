@@ -62,6 +62,7 @@ SINK_TOPICS = (
 POLL_BATCH = 500
 PROGRESS_EVERY_S = 10.0
 SHUTDOWN_ATTEMPTS = 3
+BACKLOG_BOUNDS = 10  # behind by this many batch_max_seconds: loading a backlog
 
 
 @dataclass
@@ -212,11 +213,11 @@ class Sink:
     def _start_round(self, backlog: bool = False) -> None:
         """Hand the sealed batches (sealing due ones first) to the insert thread.
 
-        Under a ``backlog`` (the newest message just consumed is older than the age bound,
-        by its Kafka timestamp) the age bound cuts nothing: it is there for freshness, and
-        the sink is behind anyway. Batches are then cut by count, or all at once when half
-        of ``max_buffered_rows`` is held, which leaves room to consume on while they are
-        inserted.
+        Under a ``backlog`` (the newest message just consumed is older than BACKLOG_BOUNDS
+        times the age bound, by its Kafka timestamp) the age bound cuts nothing: it is there
+        for freshness, and the sink is far behind anyway. Batches are then cut by count, or
+        all at once when half of ``max_buffered_rows`` is held, which leaves room to consume
+        on while they are inserted.
         """
         if time.monotonic() < self._retry_at:
             return
