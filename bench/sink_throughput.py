@@ -29,31 +29,24 @@ from __future__ import annotations
 
 import argparse
 import io
-import itertools
 import json
 import resource
 import tempfile
-import threading
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import Producer
-from fastavro import schemaless_reader, schemaless_writer
+from fastavro import schemaless_reader
 from rich.console import Console
 
 from bench.results import RESULTS_DIR, record
-from bench.stream_latency import cpu_seconds, quantiles
+from bench.sink_freshness import freshness
+from bench.sink_workload import encoded, prefill
+from bench.stream_latency import cpu_seconds
 from infra.settings import Settings, load_settings
-from infra.stack import LocalStack, wait_for_group
-from producers.sdk import EventProducer
-from producers.workload import WorkloadConfig, generate, paced
-from schemas import models
+from infra.stack import LocalStack
 from schemas.catalog import SchemaCatalog
-from schemas.serde import SINGLE_OBJECT_MAGIC
-from schemas.topics import CHURN_TRIGGERS, ENGAGEMENT_SCORES, IDENTITY_LINKS, RELATIONSHIP_EDGES
 from sinks.columnar import ColumnDecoder
 from sinks.migrate import apply_migrations
 from sinks.rows import COLUMNS
@@ -63,82 +56,6 @@ from sinks.writer import ClickHouseWriter
 console = Console()
 NAME = "sink_throughput"
 FRESHNESS_RATE = 1000.0  # freshness_ms is measured at this rate; others go to freshness_runs only
-
-
-# -- the workload -----------------------------------------------------------------------
-def templates(catalog: SchemaCatalog) -> list[tuple[str, str, dict[str, Any]]]:
-    """(base topic, record name, Avro dict) of a few thousand realistic records of every kind."""
-    out: list[tuple[str, str, dict[str, Any]]] = []
-    for n, event in enumerate(generate(WorkloadConfig(users=300, days=30, seed=7))):
-        if n >= 4000:
-            break
-        canonical = f"u-{event.identity.external_id}"
-        if isinstance(event, models.IdentityLink):
-            out.append((IDENTITY_LINKS, event.avro_name, event.to_avro()))
-            continue
-        resolved = event.model_copy(update={"canonical_id": canonical})
-        area = "community" if event.avro_name.startswith("orbitstream.community.") else "product"
-        out.append((f"{area}-by-user", event.avro_name, resolved.to_avro()))
-        t = event.occurred_at
-        score = models.EngagementScoreUpdate(
-            update_id="x", canonical_id=canonical, score=12.5 + n % 7, product_score=8.0,
-            community_score=4.5, orbit_level=1 + n % 4, previous_orbit_level=1 + (n + 1) % 4,
-            reach=0.25 * (n % 5), is_member=n % 3 == 0,
-            event_count=n, as_of=t, source_event_id=event.event_id, source_occurred_at=t, source_sent_at=t,
-            emitted_at=t,
-        )  # fmt: skip
-        out.append((ENGAGEMENT_SCORES, score.avro_name, score.to_avro()))
-        if n % 10 == 0:
-            edge = models.RelationshipEdge(
-                edge_id="x", from_canonical_id=canonical, to_canonical_id="u-other",
-                kind=models.EdgeKind.REPLY, weight=1.0, occurred_at=t, source_event_id=event.event_id,
-                source_occurred_at=t, emitted_at=t,
-            )  # fmt: skip
-            out.append((RELATIONSHIP_EDGES, edge.avro_name, edge.to_avro()))
-        if n % 50 == 0:
-            trigger = models.ChurnRiskTrigger(
-                trigger_id="x", canonical_id=canonical, reason=models.ChurnReason.USAGE_DROP,
-                evidence={"days_active": "2", "baseline": "9"}, episode_started_at=t, fired_at=t,
-                source_event_id=event.event_id, source_occurred_at=t, emitted_at=t,
-            )  # fmt: skip
-            out.append((CHURN_TRIGGERS, trigger.avro_name, trigger.to_avro()))
-    return out
-
-
-_ID_FIELD = {
-    "EngagementScoreUpdate": "update_id",
-    "RelationshipEdge": "edge_id",
-    "ChurnRiskTrigger": "trigger_id",
-}
-
-
-def encoded(catalog: SchemaCatalog, rows: int) -> Iterator[tuple[str, bytes, bytes]]:
-    """(base topic, key, single-object value) of ``rows`` records with unique ids."""
-    pool = templates(catalog)
-    headers = {name: SINGLE_OBJECT_MAGIC + catalog.fingerprint(name) for _, name, _ in pool}
-    run = uuid.uuid4().hex[:8]
-    for i in range(rows):
-        topic, name, record = pool[i % len(pool)]
-        id_field = _ID_FIELD.get(name.rsplit(".", 1)[1], "event_id")
-        record = {**record, id_field: f"{run}-{i}"}
-        buf = io.BytesIO()
-        buf.write(headers[name])
-        schemaless_writer(buf, catalog.parsed(name), record)
-        key = str(record.get("canonical_id") or record.get("event_id")).encode()
-        yield topic, key, buf.getvalue()
-
-
-def prefill(settings: Settings, messages: list[tuple[str, bytes, bytes]]) -> None:
-    producer = Producer({**settings.kafka.confluent_config(), "linger.ms": 20, "compression.type": "lz4"})
-    for topic, key, value in messages:
-        while True:
-            try:
-                producer.produce(settings.topics.name(topic), value=value, key=key)
-                break
-            except BufferError:
-                producer.poll(0.05)
-    if producer.flush(120):
-        raise RuntimeError("prefill: messages undelivered")
 
 
 # -- throughput -------------------------------------------------------------------------
@@ -265,165 +182,6 @@ def throughput(rows: int, settings: Settings) -> dict[str, Any]:
         "batch_max_seconds": run_settings.sink.batch_max_seconds,
         "dead_lettered": sink.stats.dead_lettered,
         "small_insert_cost": cost,
-    }
-
-
-# -- freshness --------------------------------------------------------------------------
-class Visibility(threading.Thread):
-    """Polls the warehouse for sampled event ids; records send -> first seen, in ms."""
-
-    def __init__(self, client: Any, interval: float = 0.1) -> None:
-        super().__init__(daemon=True)
-        self.client = client
-        self.interval = interval
-        self.pending: dict[str, float] = {}
-        self.seen_ms: list[float] = []
-        self.lock = threading.Lock()
-        self.stop_flag = threading.Event()
-        self.error: str | None = None
-
-    def expect(self, event_id: str, sent: float) -> None:
-        with self.lock:
-            self.pending[event_id] = sent
-
-    def run(self) -> None:
-        try:
-            self._poll()
-        except Exception as exc:  # reported by freshness(), never a silent dead thread
-            self.error = f"{type(exc).__name__}: {exc}"
-
-    def _poll(self) -> None:
-        while not self.stop_flag.wait(self.interval):
-            with self.lock:
-                ids = list(self.pending)
-            if not ids:
-                continue
-            found = self.client.query(
-                "SELECT event_id FROM events WHERE event_id IN {ids:Array(String)}", parameters={"ids": ids}
-            ).result_rows
-            now = time.time()
-            with self.lock:
-                for (event_id,) in found:
-                    sent = self.pending.pop(event_id, None)
-                    if sent is not None:
-                        self.seen_ms.append(1000 * (now - sent))
-
-
-def send_resolved(
-    settings: Settings, rate: float, wanted: int, reader: Visibility, sample_every: int
-) -> None:
-    """Resolved events straight onto the sink's topics (no worker), paced: the sink's own share."""
-    catalog = SchemaCatalog.load()
-    producer = Producer({**settings.kafka.confluent_config(), "linger.ms": 1})
-    records = itertools.cycle([r for r in templates(catalog) if r[0].endswith("-by-user")])
-    run = uuid.uuid4().hex[:6]
-    started = time.monotonic()
-    for n in range(wanted):
-        topic, name, record = next(records)
-        record = {**record, "event_id": f"{run}-{n}", "sent_at": int(time.time() * 1000)}
-        buf = io.BytesIO()
-        buf.write(SINGLE_OBJECT_MAGIC + catalog.fingerprint(name))
-        schemaless_writer(buf, catalog.parsed(name), record)
-        time.sleep(max(0.0, started + n / rate - time.monotonic()))
-        if n % sample_every == 0:
-            reader.expect(record["event_id"], time.time())
-        producer.produce(
-            settings.topics.name(topic), value=buf.getvalue(), key=record["canonical_id"].encode()
-        )
-        producer.poll(0)
-    producer.flush(30)
-
-
-def freshness(
-    rate: float, seconds: float, settings: Settings, through_worker: bool, sample_every: int = 5
-) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="bench-fresh-") as tmp, LocalStack(Path(tmp), settings) as stack:
-        apply_migrations(stack.warehouse.client(), stack.settings.warehouse.database)
-        sink = stack.sink()
-        if through_worker:
-            worker = stack.worker()
-            wait_for_group(
-                stack.settings, stack.settings.topics.name(stack.settings.worker.app_id), 1, [worker]
-            )
-        wait_for_group(stack.settings, stack.settings.topics.name(stack.settings.sink.group_id), 1, [sink])
-        database = stack.settings.warehouse.database
-        reader = Visibility(stack.warehouse.client(database=database))
-        reader.start()
-        pids = {"sink": sink.pid, "warehouse": stack.warehouse.pid}
-        cpu0 = {name: cpu_seconds(pid) for name, pid in pids.items() if pid is not None}
-        started = time.monotonic()
-        wanted = int(rate * seconds)
-        sent = 0
-        if not through_worker:
-            send_resolved(stack.settings, rate, wanted, reader, sample_every)
-        else:
-            with EventProducer(stack.settings, source="bench") as producer:
-                for event in paced(generate(WorkloadConfig(users=500, days=60, seed=3)), rate):
-                    if sent >= wanted:
-                        break
-                    if sent % sample_every == 0 and not isinstance(event, models.IdentityLink):
-                        reader.expect(event.event_id, time.time())
-                    producer.send(event)
-                    sent += 1
-        deadline = time.monotonic() + 30
-        while reader.pending and time.monotonic() < deadline:
-            time.sleep(0.2)
-        reader.stop_flag.set()
-        reader.join()
-        elapsed = time.monotonic() - started
-        cpu = {name: (cpu_seconds(pids[name]) - c) / elapsed for name, c in cpu0.items()}  # type: ignore[arg-type]
-        missing = len(reader.pending)
-        client = stack.warehouse.client(database=database)
-        if missing and not reader.seen_ms:
-            stored = client.query("SELECT event_id FROM events LIMIT 3").result_rows
-            raise RuntimeError(
-                f"no sampled event became queryable ({reader.error}); stored: {stored}, "
-                f"sampled: {list(reader.pending)[:3]}"
-            )
-        # One insert per table and batch, each stamped with its own ingested_at.
-        inserts = sum(
-            int(client.command(f"SELECT uniqExact(ingested_at) FROM {table}"))
-            for table in (
-                "events",
-                "identity_links",
-                "engagement_scores",
-                "relationship_edges",
-                "churn_triggers",
-            )
-        )
-        parts = int(
-            client.command(f"SELECT count() FROM system.parts WHERE database = '{database}' AND active")
-        )
-        # sent_at -> ingested_at (stamped just before the insert): the wait without the insert.
-        waited = client.query(
-            "SELECT quantiles(0.5, 0.99)(toUnixTimestamp64Milli(ingested_at) - "
-            "toUnixTimestamp64Milli(sent_at)) FROM events WHERE sent_at IS NOT NULL"
-        ).result_rows[0][0]
-        # The same once running (the first 2 s include the consumer's first fetches).
-        steady = client.query(
-            "SELECT quantiles(0.5, 0.99)(toUnixTimestamp64Milli(ingested_at) - "
-            "toUnixTimestamp64Milli(sent_at)) FROM events "
-            "WHERE sent_at >= (SELECT min(sent_at) FROM events) + INTERVAL 2 SECOND"
-        ).result_rows[0][0]
-    q = quantiles(reader.seen_ms)
-    return {
-        "path": "producer SDK -> worker -> sink" if through_worker else "resolved events -> sink",
-        "rate_events_per_s": rate,
-        "seconds": seconds,
-        "sampled": len(reader.seen_ms) + missing,
-        "not_seen_within_30s": missing,
-        "p50": round(q["p50"]),
-        "p95": round(q["p95"]),
-        "p99": round(q["p99"]),
-        "max": round(q["max"]),
-        "poll_interval_ms": round(1000 * reader.interval),
-        "batch_max_seconds": settings.sink.batch_max_seconds,
-        "sent_to_ingested_at_ms": {"p50": round(waited[0]), "p99": round(waited[1])},
-        "sent_to_ingested_at_after_2s_ms": {"p50": round(steady[0]), "p99": round(steady[1])},
-        "inserts_per_s": round(inserts / elapsed, 1),
-        "active_parts_at_end": parts,
-        "warehouse_cpu_share": round(cpu.get("warehouse", 0.0), 2),
-        "sink_cpu_share": round(cpu.get("sink", 0.0), 2),
     }
 
 
