@@ -62,7 +62,6 @@ SINK_TOPICS = (
 POLL_BATCH = 500
 PROGRESS_EVERY_S = 10.0
 SHUTDOWN_ATTEMPTS = 3
-BACKLOG_BOUNDS = 10  # behind by this many batch_max_seconds: loading a backlog
 
 
 @dataclass
@@ -165,7 +164,7 @@ class Sink:
         consumed = 0
         route, add = self.router.route_values, self.batcher.add
         dead_letters = self.router.dead_letters_topic
-        newest_ms = 0
+        reached: dict[tuple[str, int], int] = {}
         for message in self.consumer.consume(num_messages=room, timeout=timeout):
             if message.error() is not None:
                 log.warning("consumer error: %s", message.error())
@@ -176,7 +175,7 @@ class Sink:
             if table == "dead_letters" and topic != dead_letters:
                 self.stats.dead_lettered += 1
             add(topic, partition, offset, table, values)
-            newest_ms = max(newest_ms, message.timestamp()[1])
+            reached[(topic, partition)] = offset
             consumed += 1
         self.stats.consumed += consumed
         self._note_buffered()
@@ -186,11 +185,8 @@ class Sink:
             # The last round's inserts done: commit them, then hand over the next round.
             self._collect(wait=False)
             if self._in_flight is None:
-                # Behind by more than the freshness bound: let batches grow (fewer, larger inserts).
-                behind_ms = time.time() * 1000 - newest_ms
-                self._start_round(
-                    backlog=consumed > 0 and behind_ms > 1000 * self.settings.sink.batch_max_seconds
-                )
+                # A backlog waiting on the broker: let batches grow (fewer, larger inserts).
+                self._start_round(backlog=self._waiting(reached) > self.settings.sink.batch_max_rows)
         except SinkBackpressureError:
             pass  # counted and scheduled for retry in _finish_round()
         if self.stats.paused and self.batcher.buffered < bound:
@@ -210,12 +206,20 @@ class Sink:
         self.batcher.seal_due(force=force, partitions=partitions)
         return finished + self._finish_round(self._insert_round(self.batcher.units(partitions)))
 
+    def _waiting(self, reached: dict[tuple[str, int], int]) -> int:
+        """Messages still on the broker behind those just consumed (the fetches' high watermarks)."""
+        waiting = 0
+        for (topic, partition), offset in reached.items():
+            _, high = self.consumer.get_watermark_offsets(TopicPartition(topic, partition), cached=True)
+            waiting += max(0, high - offset - 1)
+        return waiting
+
     def _start_round(self, backlog: bool = False) -> None:
         """Hand the sealed batches (sealing due ones first) to the insert thread.
 
-        Under a ``backlog`` (the newest message just consumed is older than BACKLOG_BOUNDS
-        times the age bound, by its Kafka timestamp) the age bound cuts nothing: it is there
-        for freshness, and the sink is far behind anyway. Batches are then cut by count, or
+        Under a ``backlog`` (more than ``batch_max_rows`` messages still on the broker behind
+        those just consumed) the age bound cuts nothing: it is there for freshness, and the
+        sink is far behind anyway. Batches are then cut by count, or
         all at once when half of ``max_buffered_rows`` is held, which leaves room to consume
         on while they are inserted.
         """
