@@ -1,7 +1,8 @@
 """Sink throughput Kafka -> ClickHouse, its two baselines, and send -> queryable freshness.
 
     python -m bench.sink_throughput [--rows 500000] [--only-throughput | --only-freshness]
-                                    [--rate 1000] [--seconds 20]
+        [--rate 1000] [--seconds 20] [--path both|pipeline|sink] [--batch-max-seconds S]
+        [--poll-interval 0.1]
 
 Throughput: starts a broker and the embedded warehouse, prefills the sink's topics with
 ``--rows`` mixed records (resolved product and community events, identity links, score
@@ -13,13 +14,15 @@ same records: a plain fastavro decode loop, and the same decoded rows inserted b
 plain clickhouse-connect columnar insert (``column_oriented=True``, the sink's batch
 size, no Kafka) into a second database.
 
-Freshness: the full stack (broker, warehouse, one stream worker, the sink as a process
-with its default settings), the synthetic workload sent through the producer SDK at
-``--rate`` events/s for ``--seconds``; a reader polls the warehouse every 20 ms for a
-sample of the sent events and records when each became queryable (p50/p99 of send ->
-queryable, poll resolution 100 ms), and from the rows themselves ``sent_at`` ->
-``ingested_at`` (stamped just before the insert: the wait in the pipeline without the
-insert's own time).
+Freshness (bench/sink_freshness.py), twice: the full stack (broker, warehouse, one
+stream worker, the sink as a process with its settings) with the synthetic workload sent
+through the producer SDK at ``--rate`` events/s for ``--seconds`` (``freshness_ms``), and
+resolved events produced straight to the sink's topics at that rate, no worker
+(``sink_freshness_ms``). A reader polls the warehouse every ``--poll-interval`` seconds
+for the rows of the last 10 s and records when each sampled event became queryable
+(p50/p99 of send -> queryable); from the rows themselves, ``sent_at`` -> ``ingested_at``
+(stamped just before the insert: the wait without the insert's own time), the inserts
+per second, the parts left and the sink's and warehouse's CPU shares.
 
 Figures are printed and recorded in bench/results/sink_throughput.json (a partial run
 keeps the other part's figures from the last full run).
@@ -204,6 +207,9 @@ def main() -> None:
         default="both",
         help="freshness: through the worker (pipeline), resolved events straight to the sink, or both",
     )
+    parser.add_argument(
+        "--poll-interval", type=float, default=0.1, help="freshness: seconds between the reader's queries"
+    )
     only = parser.add_mutually_exclusive_group()
     only.add_argument("--only-throughput", action="store_true")
     only.add_argument("--only-freshness", action="store_true")
@@ -226,7 +232,9 @@ def main() -> None:
     if not args.only_throughput:
         runs = figures.setdefault("freshness_runs", {})
         for through_worker in {"both": (True, False), "pipeline": (True,), "sink": (False,)}[args.path]:
-            fresh = freshness(args.rate, args.seconds, settings, through_worker)
+            fresh = freshness(
+                args.rate, args.seconds, settings, through_worker, poll_interval=args.poll_interval
+            )
             if args.rate == FRESHNESS_RATE and through_worker:
                 figures["freshness_ms"] = fresh
             if args.rate == FRESHNESS_RATE and not through_worker:
