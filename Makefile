@@ -65,6 +65,7 @@ schemas-check: $(STAMP) ## Check every schema against its released versions (BAC
 bench: setup ## Run the benchmarks in bench/ and record their figures (several minutes)
 	$(PY) -m bench.producer_throughput
 	$(PY) -m bench.stream_latency
+	$(PY) -m bench.sink_throughput
 
 faults: setup ## Fault verifier: a 25k-event workload clean twice and under faults, warehouses compared (FAULTS_ARGS=...)
 	$(PY) -m bench.faults $(FAULTS_ARGS)

@@ -3,14 +3,23 @@
 Validate with pydantic before anything is sent, stamp ``sent_at``, key by canonical id
 (or the normalised identity), encode with the contract's serde, and hand the event to an
 idempotent confluent-kafka producer. Each ``send`` returns a future that resolves with
-where the event landed or fails with :class:`DeliveryError`; nothing is dropped silently:
-``close`` flushes and raises if anything is still undelivered.
+where the event landed or fails with :class:`DeliveryError`; ``send_batch`` prepares a
+whole list first (a bad event refuses the batch, nothing sent) and returns one future for
+all of it. Nothing is dropped silently: ``close`` flushes and raises if anything is still
+undelivered.
+
+Validation happens once, when the model is built (or in ``send_dict``). Sending does not
+revisit the model: its data comes out of pydantic's core in one ``model_dump`` (enums,
+nested records and times as fastavro writes them), ``sent_at`` and ``source`` are set in
+that dict, and fastavro encodes it as Avro single-object encoding with the catalog's
+writer schema. With a schema registry the serde's Confluent serializer is used instead.
 """
 
 from __future__ import annotations
 
+import io
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,14 +27,16 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from confluent_kafka import KafkaError, Message, Producer
+from fastavro import schemaless_writer
 from pydantic import ValidationError
 
 from infra.settings import Settings
 from producers.exceptions import DeliveryError, EventValidationError
 from schemas.catalog import SchemaCatalog
+from schemas.exceptions import SerializationError
 from schemas.identity import IllegalIdentityError, identity_key
 from schemas.models import Event, IdentityLink
-from schemas.serde import AvroSerde, serde_from_settings
+from schemas.serde import SINGLE_OBJECT_MAGIC, AvroSerde, serde_from_settings
 from schemas.topics import base_topic_for
 
 E = TypeVar("E", bound=Event)
@@ -71,13 +82,72 @@ def producer_config(settings: Settings, client_id: str) -> dict[str, Any]:
     }
 
 
+KEY_CACHE = 100_000
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """An event ready to produce: where it goes, its key and its encoded value."""
+
+    topic: str
+    key: bytes
+    value: bytes
+
+
+class _BatchDelivery:
+    """One future for a batch: every report in order, or the first delivery error."""
+
+    def __init__(self, size: int) -> None:
+        self.future: Future[list[DeliveryReport]] = Future()
+        self._reports: list[DeliveryReport | None] = [None] * size
+        self._left = size
+        self._error: DeliveryError | None = None
+        self._lock = threading.Lock()
+        if size == 0:
+            self.future.set_result([])
+
+    def callback(self, n: int, item: Prepared) -> Callable[[KafkaError | None, Message], None]:
+        def delivered(err: KafkaError | None, msg: Message) -> None:
+            with self._lock:
+                if err is not None:
+                    self._error = self._error or DeliveryError(item.topic, f"{err.name()}: {err.str()}")
+                else:
+                    self._reports[n] = DeliveryReport(
+                        item.topic, msg.partition() or 0, msg.offset() or 0, item.key
+                    )
+                self._left -= 1
+                if self._left:
+                    return
+            if self._error is not None:
+                self.future.set_exception(self._error)
+            else:
+                self.future.set_result([r for r in self._reports if r is not None])
+
+        return delivered
+
+
 class EventProducer:
     """``with EventProducer(settings, source="forum") as p: p.send(event).result()``."""
 
-    def __init__(self, settings: Settings, source: str, *, serde: AvroSerde | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        source: str,
+        *,
+        serde: AvroSerde | None = None,
+        clock: Callable[[], datetime] = _now,
+    ) -> None:
         self.settings = settings
         self.source = source
         self.serde = serde or serde_from_settings(settings.kafka, SchemaCatalog.load())
+        self._clock = clock
+        self._topics: dict[type[Event], str] = {}
+        # Normalised identity keys: a service sends many events per identity.
+        self._keys: dict[tuple[str, str, bool], bytes] = {}
         self._producer = Producer(producer_config(settings, source))
         self._closed = threading.Event()
         # Delivery callbacks run from poll(); a background thread polls so send() never
@@ -90,7 +160,49 @@ class EventProducer:
             self._producer.poll(0.1)
 
     def topic_for(self, event: Event) -> str:
-        return self.settings.topics.name(base_topic_for(type(event)))
+        kind = type(event)
+        topic = self._topics.get(kind)
+        if topic is None:
+            topic = self._topics[kind] = self.settings.topics.name(base_topic_for(kind))
+        return topic
+
+    def prepare(self, event: Event) -> Prepared:
+        """Stamp, key and encode ``event`` (nothing is sent); a bad event raises naming the field."""
+        if not isinstance(event, Event):
+            raise EventValidationError(f"expected a contract event model, got {type(event).__name__}")
+        topic = self.topic_for(event)
+        key = self._key(event)
+        now = self._clock()
+        sent_at = now.replace(microsecond=now.microsecond // 1000 * 1000)
+        if self.serde.registry is not None:
+            stamped = event.model_copy(update={"sent_at": sent_at, "source": event.source or self.source})
+            return Prepared(topic, key, self.serde.encode(stamped, topic))
+        # Validated when built: one dump from pydantic's core, no second pass over the model.
+        data = event.model_dump()
+        data["sent_at"] = sent_at
+        data["source"] = data["source"] or self.source
+        try:
+            entry = self.serde.catalog.schema(event.avro_name)
+            buf = io.BytesIO()
+            buf.write(SINGLE_OBJECT_MAGIC)
+            buf.write(entry.fingerprint)
+            schemaless_writer(buf, entry.parsed, data)
+        except Exception as exc:
+            raise SerializationError(f"cannot encode {event.avro_name} for topic {topic}: {exc}") from exc
+        return Prepared(topic, key, buf.getvalue())
+
+    def _key(self, event: Event) -> bytes:
+        """:func:`message_key`, remembered per identity (at most KEY_CACHE of them)."""
+        if event.canonical_id and not isinstance(event, IdentityLink):
+            return event.canonical_id.encode()
+        identity = event.identity
+        cache_key = (identity.provider.value, identity.external_id, isinstance(event, IdentityLink))
+        key = self._keys.get(cache_key)
+        if key is None:
+            if len(self._keys) >= KEY_CACHE:
+                self._keys.clear()
+            key = self._keys[cache_key] = message_key(event)
+        return key
 
     def send(
         self,
@@ -101,19 +213,8 @@ class EventProducer:
         """Validate, stamp, encode and enqueue ``event``; the future resolves on delivery."""
         if self._closed.is_set():
             raise DeliveryError(self.topic_for(event), "producer is closed")
-        if not isinstance(event, Event):
-            raise EventValidationError(f"expected a contract event model, got {type(event).__name__}")
-        # Already validated at construction; model_copy skips re-validating on the hot path.
-        now = datetime.now(UTC)
-        stamped = event.model_copy(
-            update={
-                "sent_at": now.replace(microsecond=now.microsecond // 1000 * 1000),
-                "source": event.source or self.source,
-            }
-        )
-        topic = self.topic_for(stamped)
-        key = message_key(stamped)
-        value = self.serde.encode(stamped, topic)
+        prepared = self.prepare(event)
+        topic, key = prepared.topic, prepared.key
         future: Future[DeliveryReport] = Future()
 
         def delivered(err: KafkaError | None, msg: Message) -> None:
@@ -128,10 +229,33 @@ class EventProducer:
             if on_delivery is not None:
                 on_delivery(report, None)
 
+        self._produce(prepared, delivered)
+        return future
+
+    def send_batch(self, events: Sequence[Event]) -> Future[list[DeliveryReport]]:
+        """Send ``events`` in order; the future resolves with every report, or fails with the first error.
+
+        Every event is prepared before any is sent: one invalid event raises
+        :class:`EventValidationError` naming its position and field, and nothing is sent.
+        """
+        if self._closed.is_set():
+            raise DeliveryError("*", "producer is closed")
+        prepared: list[Prepared] = []
+        for n, event in enumerate(events):
+            try:
+                prepared.append(self.prepare(event))
+            except EventValidationError as exc:
+                raise EventValidationError(f"event {n} of the batch: {exc}") from exc
+        batch = _BatchDelivery(len(prepared))
+        for n, item in enumerate(prepared):
+            self._produce(item, batch.callback(n, item))
+        return batch.future
+
+    def _produce(self, item: Prepared, delivered: Callable[[KafkaError | None, Message], None]) -> None:
         while True:
             try:
-                self._producer.produce(topic, value=value, key=key, on_delivery=delivered)
-                return future
+                self._producer.produce(item.topic, value=item.value, key=item.key, on_delivery=delivered)
+                return
             except BufferError:
                 # Local queue full: wait for deliveries instead of dropping (backpressure).
                 self._producer.poll(0.05)

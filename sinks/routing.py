@@ -8,6 +8,10 @@
   never blocks the partition.
 - Either way the row's ``dead_letter_id`` names the source position and the stage, so a
   message that fails in a worker and again in the sink is two letters, not one.
+
+The sink itself calls :meth:`Router.route_values`: valid single-object records go the
+hot path (columnar.py: Avro straight to column values, no model); everything else takes
+the model path above and is converted to the same values.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from schemas.serde import AvroSerde
+from sinks.columnar import ColumnDecoder, Unloadable, Values, row_values
 from sinks.rows import Row, Source, dead_letter_row, header_map, row_for
 
 log = logging.getLogger(__name__)
@@ -69,6 +74,28 @@ class Router:
         self.serde = serde
         self.dead_letters_topic = dead_letters_topic
         self._clock = clock
+        self.columns = ColumnDecoder(serde.catalog)
+
+    def route_values(self, message: Any) -> tuple[str, Values]:
+        """A confluent_kafka.Message (or :class:`KafkaRecord`) to ``(table, column values)``."""
+        if isinstance(message, KafkaRecord):
+            record: KafkaRecord | None = message
+            topic, partition, offset, value = message.topic, message.partition, message.offset, message.value
+        else:
+            record = None
+            topic, partition, offset, value = (
+                message.topic(),
+                message.partition(),
+                message.offset(),
+                message.value(),
+            )
+        if topic != self.dead_letters_topic:
+            try:
+                return self.columns.decode(value, topic, partition, offset)
+            except Unloadable:
+                pass  # the model path loads it or says why not
+        table, row = self.route(record or KafkaRecord.of(message))
+        return table, row_values(table, row)
 
     def route(self, record: KafkaRecord) -> tuple[str, Row]:
         if record.topic == self.dead_letters_topic:

@@ -1,7 +1,10 @@
 """The sink: Kafka topics -> ClickHouse tables, losing nothing and duplicating nothing.
 
 At-least-once into idempotent tables. Offsets are committed (synchronously, exactly the
-offsets flushed) only after ClickHouse acknowledged every insert of a batch. A crash in
+offsets flushed) only after ClickHouse acknowledged every insert of a batch. Inserts run
+on one background thread, one round (the sealed batches, in order) at a time, while the
+main thread consumes and decodes the next messages; the main thread commits a round's
+offsets once the round is back, so a commit never runs ahead of its insert. A crash in
 between re-delivers the batch: re-cut identically it carries the same deduplication
 token and ClickHouse drops it at insert time; cut differently, its rows collapse in the
 ReplacingMergeTree tables (FINAL / *_final views). While the warehouse fails, sealed
@@ -19,6 +22,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
@@ -35,9 +39,10 @@ from schemas.topics import (
     MENTOR_SUGGESTIONS,
     RELATIONSHIP_EDGES,
 )
-from sinks.batching import Batcher, PartitionBatch, backoff_delay
+from sinks.batching import Batcher, PartitionBatch, backoff_delay, group_token
 from sinks.exceptions import SinkBackpressureError
-from sinks.routing import KafkaRecord, Router
+from sinks.progress import SinkStats, consumer_lag, progress_line
+from sinks.routing import Router
 from sinks.writer import ClickHouseWriter
 
 log = logging.getLogger(__name__)
@@ -60,21 +65,11 @@ SHUTDOWN_ATTEMPTS = 3
 
 
 @dataclass
-class SinkStats:
-    """Progress counters (read by tests, the CLI's progress log and the demo)."""
+class _Round:
+    """What one insert round did: the batches inserted (in order) and the failure that stopped it."""
 
-    consumed: int = 0
-    rows: Counter[str] = field(default_factory=Counter)
-    dead_lettered: int = 0
-    batches_inserted: int = 0
-    insert_failures: int = 0
-    commits: int = 0
-    commit_failures: int = 0
-    pauses: int = 0
-    paused: bool = False
-    buffered: int = 0
-    max_buffered: int = 0
-    last_error: str | None = None
+    inserted: list[PartitionBatch] = field(default_factory=list)
+    failure: SinkBackpressureError | None = None
 
 
 class Sink:
@@ -110,11 +105,17 @@ class Sink:
                 "session.timeout.ms": cfg.session_timeout_ms,
                 # Bounds what librdkafka prefetches per partition on top of the sink's backlog.
                 "queued.max.messages.kbytes": 16384,
+                # The broker answers a fetch at once when data is there; this bounds the wait
+                # when it is not (librdkafka's 500 ms default showed as half a second of lag).
+                "fetch.wait.max.ms": cfg.fetch_max_wait_ms,
             }
         )
         self._attempt = 0
         self._retry_at = 0.0
         self._last_progress = time.monotonic()
+        # One thread: rounds are inserted strictly in order, one at a time.
+        self._inserter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sink-insert")
+        self._in_flight: Future[_Round] | None = None
 
     @property
     def rows_written(self) -> Counter[str]:
@@ -148,59 +149,118 @@ class Sink:
                 self._log_progress()
             self._flush_on_shutdown()
         finally:
+            self._inserter.shutdown(wait=True)
             self.consumer.close()
         return self.stats
 
-    def poll_once(self, timeout: float = 0.2) -> int:
+    def poll_once(self, timeout: float | None = None) -> int:
         """Consume what is there (little while paused), flush what is due; return messages consumed."""
         bound = self.settings.sink.max_buffered_rows
+        if timeout is None:  # wait no longer than a fraction of the freshness bound
+            timeout = min(0.2, self.settings.sink.batch_max_seconds / 5)
         # Paused partitions return nothing, but polling keeps the consumer in its group
         # (max.poll.interval.ms) and serves rebalances; the timeout paces the retries.
         room = 1 if self.stats.paused else max(1, min(POLL_BATCH, bound - self.batcher.buffered))
         consumed = 0
+        route, add = self.router.route_values, self.batcher.add
+        dead_letters = self.router.dead_letters_topic
+        reached: dict[tuple[str, int], int] = {}
         for message in self.consumer.consume(num_messages=room, timeout=timeout):
-            error = message.error()
-            if error is not None:
-                log.warning("consumer error: %s", error)
+            if message.error() is not None:
+                log.warning("consumer error: %s", message.error())
                 continue
-            record = KafkaRecord.of(message)
-            table, row = self.router.route(record)
-            if table == "dead_letters" and record.topic != self.router.dead_letters_topic:
+            table, values = route(message)
+            # Set on every message that is not an error.
+            topic, partition, offset = message.topic() or "", message.partition() or 0, message.offset() or 0
+            if table == "dead_letters" and topic != dead_letters:
                 self.stats.dead_lettered += 1
-            self.batcher.add(record.topic, record.partition, record.offset, table, row)
+            add(topic, partition, offset, table, values)
+            reached[(topic, partition)] = offset
             consumed += 1
         self.stats.consumed += consumed
         self._note_buffered()
         if self.batcher.buffered >= bound:
             self._pause()
         try:
-            self.flush()
+            # The last round's inserts done: commit them, then hand over the next round.
+            self._collect(wait=False)
+            if self._in_flight is None:
+                # A backlog waiting on the broker: let batches grow (fewer, larger inserts).
+                self._start_round(backlog=self._waiting(reached) > self.settings.sink.batch_max_rows)
         except SinkBackpressureError:
-            pass  # counted and scheduled for retry in flush()
+            pass  # counted and scheduled for retry in _finish_round()
         if self.stats.paused and self.batcher.buffered < bound:
             self._resume()
         return consumed
 
     def flush(self, *, force: bool = False, partitions: Sequence[tuple[str, int]] | None = None) -> int:
-        """Insert the sealed batches (sealing due ones first), then commit their offsets.
+        """Insert the sealed batches (sealing due ones first), then commit their offsets; in this thread.
 
-        Returns the batches finished. Raises :class:`SinkBackpressureError` when an insert
-        failed; the failed batch and those after it stay buffered for the next attempt.
+        Waits for the round in flight first (and commits it). Returns the batches finished.
+        Raises :class:`SinkBackpressureError` when an insert failed; the failed batch and
+        those after it stay buffered for the next attempt.
         """
+        finished = self._collect(wait=True)
         if not force and time.monotonic() < self._retry_at:
-            return 0
+            return finished
         self.batcher.seal_due(force=force, partitions=partitions)
-        inserted: list[PartitionBatch] = []
-        failure: SinkBackpressureError | None = None
-        for batch in self.batcher.sealed(partitions):
+        return finished + self._finish_round(self._insert_round(self.batcher.units(partitions)))
+
+    def _waiting(self, reached: dict[tuple[str, int], int]) -> int:
+        """Messages still on the broker behind those just consumed (the fetches' high watermarks)."""
+        waiting = 0
+        for (topic, partition), offset in reached.items():
+            _, high = self.consumer.get_watermark_offsets(TopicPartition(topic, partition), cached=True)
+            waiting += max(0, high - offset - 1)
+        return waiting
+
+    def _start_round(self, backlog: bool = False) -> None:
+        """Hand the sealed batches (sealing due ones first) to the insert thread.
+
+        Under a ``backlog`` (more than ``batch_max_rows`` messages still on the broker behind
+        those just consumed) the age bound cuts nothing: it is there for freshness, and the
+        sink is far behind anyway. Batches are then cut by count, or
+        all at once when half of ``max_buffered_rows`` is held, which leaves room to consume
+        on while they are inserted.
+        """
+        if time.monotonic() < self._retry_at:
+            return
+        if not backlog:
+            self.batcher.seal_due()
+        elif self.batcher.buffered >= self.settings.sink.max_buffered_rows // 2:
+            self.batcher.seal_due(force=True)
+        units = self.batcher.units()
+        if units:
+            self._in_flight = self._inserter.submit(self._insert_round, units)
+
+    def _collect(self, *, wait: bool) -> int:
+        """Commit the round in flight if it is back (``wait``: once it is); return batches finished."""
+        future = self._in_flight
+        if future is None or (not wait and not future.done()):
+            return 0
+        self._in_flight = None
+        return self._finish_round(future.result())
+
+    def _insert_round(self, units: list[list[PartitionBatch]]) -> _Round:
+        """Insert units (a batch, or a group of batches) in order, stopping at the first failure.
+
+        Runs on the insert thread.
+        """
+        done = _Round()
+        for unit in units:
             try:
-                self._insert(batch)
+                self._insert(unit)
             except SinkBackpressureError as exc:
-                failure = exc
+                done.failure = exc
                 break
-            inserted.append(batch)
-        if inserted:
-            self._commit(inserted)
+            done.inserted.extend(unit)
+        return done
+
+    def _finish_round(self, done: _Round) -> int:
+        """Commit what a round inserted; on a failure schedule the retry and raise it."""
+        if done.inserted:
+            self._commit(done.inserted)
+        failure = done.failure
         if failure is not None:
             self._attempt += 1
             delay = backoff_delay(
@@ -217,16 +277,19 @@ class Sink:
                 self.batcher.buffered,
             )
             raise failure
-        if inserted:
+        if done.inserted:
             self._attempt, self._retry_at = 0, 0.0
-        return len(inserted)
+        return len(done.inserted)
 
-    def _insert(self, batch: PartitionBatch) -> None:
-        for table, rows in batch.rows.items():
-            self.writer.insert(table, rows, batch.token(table))
-        for table, rows in batch.rows.items():
+    def _insert(self, unit: list[PartitionBatch]) -> None:
+        """One insert per table for the unit's rows (a group's batches together, in order)."""
+        tables = {table: None for batch in unit for table in batch.rows}
+        for table in tables:
+            rows = [row for batch in unit for row in batch.rows.get(table, ())]
+            self.writer.insert_values(table, rows, group_token(table, [b for b in unit if table in b.rows]))
             self.stats.rows[table] += len(rows)
-        self.stats.batches_inserted += 1
+        self.stats.batches_inserted += len(unit)
+        batch = unit[-1]
         crash_after = self.settings.sink.crash_after_batches
         if crash_after and self.stats.batches_inserted >= crash_after:
             # Failure tests: die like a crashed host, after the insert and before the commit.
@@ -308,6 +371,10 @@ class Sink:
         self._note_buffered()
 
     def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        try:
+            self._collect(wait=True)  # its batches must be back before any is forgotten
+        except SinkBackpressureError:
+            pass
         for tp in partitions:
             self.batcher.drop(tp.topic, tp.partition)
         self._note_buffered()
@@ -318,38 +385,15 @@ class Sink:
 
         ``cached`` uses the high watermarks of the last fetches instead of asking the broker.
         """
-        assignment = self.consumer.assignment()
-        if not assignment:
-            return {}
-        committed = {
-            (tp.topic, tp.partition): tp.offset for tp in self.consumer.committed(assignment, timeout)
-        }
-        lag: dict[str, int] = {}
-        for tp in assignment:
-            low, high = self.consumer.get_watermark_offsets(tp, timeout=timeout, cached=cached)
-            if high < 0:
-                continue  # nothing fetched yet (cached)
-            done = committed.get((tp.topic, tp.partition), -1)
-            lag[f"{tp.topic}[{tp.partition}]"] = high - (done if done >= 0 else max(low, 0))
-        return lag
+        return consumer_lag(self.consumer, timeout, cached)
 
     def _log_progress(self) -> None:
         now = time.monotonic()
         if now - self._last_progress < PROGRESS_EVERY_S:
             return
         self._last_progress = now
-        s = self.stats
         try:
             lag: int | str = sum(self.lag(timeout=1.0, cached=True).values())
         except KafkaException as exc:
             lag = f"unknown ({exc})"
-        log.info(
-            "consumed %d, rows %s, dead-lettered %d, buffered %d%s, insert failures %d, lag %s",
-            s.consumed,
-            dict(s.rows),
-            s.dead_lettered,
-            s.buffered,
-            " (paused)" if s.paused else "",
-            s.insert_failures,
-            lag,
-        )
+        log.info("%s", progress_line(self.stats, lag))

@@ -1,9 +1,16 @@
-"""``python -m infra.warehouse serve --data-dir DIR --port N``: the embedded ClickHouse server."""
+"""``python -m infra.warehouse serve --data-dir DIR --port N``: the embedded ClickHouse server.
+
+On SIGTERM/SIGINT it stops accepting, refuses new requests, finishes those in progress
+(at most ``--drain-timeout`` seconds), closes chdb and exits with ``os._exit``: the
+interpreter's own shutdown would tear chdb down under threads still inside it (seen as
+a hang on a chdb mutex or a segfault).
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -20,6 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--data-dir", type=Path, default=Path("var/warehouse"))
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8123)
+    serve.add_argument(
+        "--drain-timeout", type=float, default=10.0, help="seconds to finish requests in progress on stop"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     server = WarehouseServer(args.host, args.port, args.data_dir)
@@ -35,9 +45,20 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     server.serve_forever(poll_interval=0.2)
+    clean = server.drain(args.drain_timeout)
     server.server_close()
-    return 0
+    if clean:
+        logging.getLogger(__name__).info("stopped: requests in progress finished, engine closed")
+    else:
+        logging.getLogger(__name__).warning(
+            "stopped after %.0fs with a query still running: it was not acknowledged", args.drain_timeout
+        )
+    return 0 if clean else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -4,6 +4,11 @@ chdb runs one query at a time per session, so every call takes the lock; the HTT
 serves clients concurrently and they queue here. Per-request settings and the current
 database are applied before the query and reset after, inside the same locked section,
 so one client's settings never leak into another's query.
+
+The session behaves as clickhouse-server does: chdb's ``implicit_select`` (``1+1`` as a
+query) is off, and errors carry ClickHouse's own text once (chdb prefixes it twice).
+``stop()`` refuses every query from then on and closes the session once the query in
+progress is done, so the process can exit without chdb running under a dying interpreter.
 """
 
 from __future__ import annotations
@@ -18,12 +23,32 @@ from pathlib import Path
 from chdb import session as chdb_session
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Session settings that make chdb answer as clickhouse-server (restored after a request's own).
+BASELINE = {"implicit_select": "0"}
+_WRAPPED = re.compile(r"^(?:Code: (\d+)\. DB::Exception: )+(.*)$", re.S)
+_TAIL = re.compile(r" \(\w+\) \(version [^)]*\)")
+
+
+def server_text(message: str) -> str:
+    """ClickHouse's exception text once: chdb wraps it in its own "Code: N. DB::Exception: "
+    and repeats the "(NAME) (version ...)" tail, once or more."""
+    match = _WRAPPED.match(message.strip())
+    if match is None:
+        return message
+    code, rest = match.groups()
+    tail = _TAIL.search(rest)
+    return f"Code: {code}. DB::Exception: {rest[: tail.end()] if tail else rest}"
+
+
+# Formats that carry their column types: read as they are, without the target's structure.
+SELF_DESCRIBING = frozenset({"Native", "Arrow", "ArrowStream", "Parquet", "ORC", "Avro"})
 
 
 class EngineError(Exception):
     """A query failed; ``str()`` is ClickHouse's own ``Code: N. DB::Exception: ...`` text."""
 
     def __init__(self, message: str) -> None:
+        message = server_text(message)
         super().__init__(message)
         match = re.search(r"Code: (\d+)", message)
         self.code = int(match.group(1)) if match else 1000
@@ -50,10 +75,43 @@ class ChdbEngine:
         self.data_dir = data_dir
         self._session = chdb_session.Session(str(data_dir))
         self._lock = threading.Lock()
+        self._stopping = False
         self._spool = data_dir / ".spool"
         self._spool.mkdir(exist_ok=True)
+        for name, value in BASELINE.items():
+            self._run(f"SET {name} = {value}")
+        rows = self._run("SELECT DISTINCT name, code FROM system.errors", "TSV", settings_zero=True)
+        self.error_codes = dict(
+            (name, int(code)) for name, code in (line.split("\t") for line in rows.decode().splitlines())
+        )
 
-    def _run(self, sql: str, fmt: str = "TabSeparated", params: dict[str, str] | None = None) -> bytes:
+    def stop(self, timeout: float) -> bool:
+        """Refuse new queries, wait up to ``timeout`` s for the one running, close the session.
+
+        Returns whether the session was closed (False: a query still runs; exit anyway).
+        """
+        self._stopping = True
+        if not self._lock.acquire(timeout=max(timeout, 0.0)):
+            return False
+        try:
+            self._session.close()
+            return True
+        finally:
+            self._lock.release()
+
+    def _check_running(self) -> None:
+        if self._stopping:
+            raise EngineError("Code: 236. DB::Exception: The server is shutting down. (ABORTED)")
+
+    def _run(
+        self,
+        sql: str,
+        fmt: str = "TabSeparated",
+        params: dict[str, str] | None = None,
+        settings_zero: bool = False,
+    ) -> bytes:
+        if settings_zero:  # list every error code, not only those raised so far
+            sql += " SETTINGS system_events_show_zero_values = 1"
         try:
             result = self._session.query(sql, fmt, params=params or None)
         except Exception as exc:
@@ -79,7 +137,8 @@ class ChdbEngine:
         finally:
             for name in applied:
                 try:
-                    self._run(f"SET {name} = DEFAULT")
+                    restore = BASELINE.get(name, "DEFAULT")
+                    self._run(f"SET {name} = {restore}")
                 except EngineError:
                     pass
             if request.database:
@@ -87,6 +146,7 @@ class ChdbEngine:
 
     def query(self, request: QueryRequest) -> bytes:
         with self._lock:
+            self._check_running()
             return self._with_context(request, request.sql, request.fmt)
 
     def insert(self, request: QueryRequest, target: str, data_format: str, data: bytes) -> None:
@@ -96,7 +156,8 @@ class ChdbEngine:
             with os.fdopen(fd, "wb") as spool:
                 spool.write(data)
             with self._lock:
-                structure = "" if data_format == "Native" else self._structure(request, target)
+                self._check_running()
+                structure = "" if data_format in SELF_DESCRIBING else self._structure(request, target)
                 source = f"file('{path}', '{data_format}'{structure})"
                 self._with_context(request, f"INSERT INTO {target} SELECT * FROM {source}", "TabSeparated")
         finally:

@@ -63,6 +63,10 @@ class EmbeddedWarehouse:
             host=self.host, port=self.port, database=database or "default", **kwargs
         )
 
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
     def alive(self) -> bool:
         return self._proc is not None and self._proc.alive()
 

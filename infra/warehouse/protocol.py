@@ -4,6 +4,8 @@ As clickhouse-server does: the query is the ``query`` URL parameter followed by 
 request body; ``INSERT ... FORMAT <fmt>`` takes the rest of the body as data; URL
 parameters are settings except the HTTP-only ones handled here; ``param_<name>`` binds
 ``{name:Type}`` query parameters. Request bodies may be compressed (Content-Encoding).
+A ``multipart/form-data`` body carries such parameters as form fields (clickhouse-connect
+sends long bind parameters this way; clickhouse-server reads them like URL parameters).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import re
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import HTTP
 from urllib.parse import parse_qsl
 
 from infra.warehouse.engine import QueryRequest
@@ -101,12 +105,33 @@ def decompress(body: bytes, encoding: str | None) -> bytes:
     raise BadRequest(353, f"Unknown Content-Encoding: {encoding}")
 
 
+def form_fields(content_type: str, body: bytes) -> dict[str, str]:
+    """The fields of a ``multipart/form-data`` body (names and text values)."""
+    message = BytesParser(policy=HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body
+    )
+    if not message.is_multipart():
+        raise BadRequest(27, "multipart/form-data body without its boundary")
+    fields: dict[str, str] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not isinstance(name, str):
+            raise BadRequest(27, "form-data part without a name")
+        payload = part.get_payload(decode=True)
+        fields[name] = payload.decode("utf-8") if isinstance(payload, bytes) else ""
+    return fields
+
+
 def parse(
     url_query: str, headers: Mapping[str, str], body: bytes, default_format: str = "TabSeparated"
 ) -> ParsedRequest:
     """Turn one HTTP request into what the engine should run."""
     params = dict(parse_qsl(url_query, keep_blank_values=True))
     body = decompress(body, headers.get("Content-Encoding"))
+    content_type = headers.get("Content-Type") or ""
+    if content_type.lower().startswith("multipart/form-data"):
+        params.update(form_fields(content_type, body))
+        body = b""
     head = params.get("query", "")
     database = params.get("database") or headers.get("X-ClickHouse-Database") or None
     settings = {k: v for k, v in params.items() if k not in HTTP_ONLY and not k.startswith("param_")}

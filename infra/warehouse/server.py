@@ -1,27 +1,33 @@
 """The ClickHouse HTTP interface over chdb: what clickhouse-connect and curl talk to.
 
-Errors come back as clickhouse-server sends them (status, ``X-ClickHouse-Exception-Code``
-and the ``Code: N. DB::Exception: ...`` text), so clients raise their usual errors. A bad
-request never takes the server down: every handler failure becomes such a response.
+Errors come back as clickhouse-server sends them (the status it gives the code, see
+errors.py; ``X-ClickHouse-Exception-Code`` and the ``Code: N. DB::Exception: ...`` text),
+so clients raise their usual errors. A bad request never takes the server down: every
+handler failure becomes such a response.
+
+Stopping (``drain``): no new connections, every new request refused (code 236, the
+connection closed), the requests in progress finished, then the engine closed.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from infra.warehouse.engine import ChdbEngine, EngineError
+from infra.warehouse.errors import status_map
 from infra.warehouse.protocol import BadRequest, parse
 
 log = logging.getLogger(__name__)
 
 MAX_BODY = 512 * 1024 * 1024
-# clickhouse-server's HTTP status for a few exception codes; everything else is 500.
-_STATUS = {62: 400, 27: 400, 16: 400, 47: 400, 60: 404, 81: 404, 516: 401, 353: 400}
 
 
 class WarehouseHandler(BaseHTTPRequestHandler):
@@ -43,8 +49,10 @@ class WarehouseHandler(BaseHTTPRequestHandler):
 
     def _error(self, code: int, message: str, query_id: str) -> None:
         text = message if message.startswith("Code:") else f"Code: {code}. DB::Exception: {message}"
+        if self.server.stopping:
+            self.close_connection = True
         self._send(
-            _STATUS.get(code, 500),
+            self.server.status.get(code, 500),
             (text.rstrip() + "\n").encode(),
             {
                 "Content-Type": "text/plain; charset=UTF-8",
@@ -107,6 +115,10 @@ class WarehouseHandler(BaseHTTPRequestHandler):
         self._handle(url_query, body)
 
     def _handle(self, url_query: str, body: bytes) -> None:
+        with self.server.tracking():
+            self._handle_request(url_query, body)
+
+    def _handle_request(self, url_query: str, body: bytes) -> None:
         query_id = str(uuid.uuid4())
         started = time.perf_counter_ns()
         try:
@@ -155,4 +167,32 @@ class WarehouseServer(ThreadingHTTPServer):
 
     def __init__(self, host: str, port: int, data_dir: Path) -> None:
         self.engine = ChdbEngine(data_dir)
+        self.status = status_map(self.engine.error_codes)
+        self.stopping = False
+        self._active = 0
+        self._idle = threading.Condition()
         super().__init__((host, port), WarehouseHandler)
+
+    @contextmanager
+    def tracking(self) -> Iterator[None]:
+        """Counts a request as in progress for the time of a ``with`` block."""
+        with self._idle:
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                self._active -= 1
+                self._idle.notify_all()
+
+    def drain(self, timeout: float) -> bool:
+        """Refuse new requests, let those in progress finish (``timeout`` s), close the engine.
+
+        Call after ``shutdown()``. Returns whether everything finished in time.
+        """
+        deadline = time.monotonic() + timeout
+        self.stopping = True
+        with self._idle:
+            idle = self._idle.wait_for(lambda: self._active == 0, timeout=timeout)
+        closed = self.engine.stop(deadline - time.monotonic())
+        return idle and closed

@@ -79,3 +79,18 @@ def test_close_raises_when_events_are_still_undelivered() -> None:
     producer.send(ev.make("FeatureUsed", ev.product("u1"), ev.at(0), feature="a"))
     with pytest.raises(DeliveryError, match="1 events still undelivered"):
         producer.close(timeout=1)
+
+
+def test_a_batch_is_delivered_in_order_with_one_future(kafka: str, unique_prefix: str) -> None:
+    settings = _settings(kafka, unique_prefix)
+    events = [ev.make("FeatureUsed", ev.product("u1"), ev.at(i), feature=f"f{i}") for i in range(50)]
+    with EventProducer(settings, source="svc") as producer:
+        reports = producer.send_batch(events).result(timeout=30)
+        serde = producer.serde
+    assert len(reports) == 50
+    assert {r.topic for r in reports} == {settings.topics.name(PRODUCT_EVENTS)}
+    # One key, one partition: the offsets are consecutive in the order sent.
+    assert [r.offset for r in reports] == list(range(reports[0].offset, reports[0].offset + 50))
+    records = read_topic(settings, serde, reports[0].topic, expect=50)
+    assert [r.value.payload.feature for r in records] == [f"f{i}" for i in range(50)]
+    assert all(r.value.sent_at is not None and r.value.source == "tests" for r in records)

@@ -165,3 +165,54 @@ def test_data_persists_across_a_restart(tmp_path) -> None:
         port = first.port
     with EmbeddedWarehouse(tmp_path / "wh", port=port) as second:
         assert second.client().query("SELECT x FROM keep ORDER BY x").result_rows == [(7,), (9,)]
+
+
+# clickhouse-server's answers (src/Server/HTTP/exceptionCodeToHTTPStatus.cpp): the code's
+# status group, the code in X-ClickHouse-Exception-Code, the exception text once.
+@pytest.mark.parametrize(
+    ("sql", "code", "status"),
+    [
+        ("1+1", 62, 400),  # not a query for clickhouse-server (no implicit SELECT)
+        ("SELEC 1", 62, 400),
+        ("SELECT * FROM no_such_table", 60, 404),
+        ("SELECT no_such_column", 47, 404),
+        ("SELECT 1 FORMAT NoSuchFormat", 73, 404),
+        ("SELECT throwIf(1)", 395, 500),
+    ],
+)
+def test_errors_have_clickhouse_servers_code_status_and_text(
+    warehouse: EmbeddedWarehouse, sql: str, code: int, status: int
+) -> None:
+    got, headers, body = _post(f"{warehouse.url}/", sql.encode())
+    assert (got, headers["X-ClickHouse-Exception-Code"]) == (status, str(code))
+    assert body.startswith(f"Code: {code}. DB::Exception: ".encode())
+    assert body.count(b"DB::Exception") == 1, body
+
+
+def test_an_unknown_setting_is_code_115_not_found_and_request_settings_do_not_leak(
+    warehouse: EmbeddedWarehouse,
+) -> None:
+    status, headers, body = _post(f"{warehouse.url}/?no_such_setting_x=1", b"SELECT 1")
+    assert (status, headers["X-ClickHouse-Exception-Code"]) == (404, "115")
+    assert body.startswith(b"Code: 115. DB::Exception: Unknown setting 'no_such_setting_x'")
+    # A client may ask for implicit_select itself; the next request is back to the server's default.
+    assert _post(f"{warehouse.url}/?implicit_select=1", b"1+1")[::2] == (200, b"2\n")
+    assert _post(f"{warehouse.url}/", b"1+1")[0] == 400
+
+
+def test_a_typo_through_clickhouse_connect_reports_the_position_in_the_users_query(ch_client) -> None:
+    with pytest.raises(DatabaseError, match=r"failed at position 1 \(SELEC\)"):
+        ch_client.query("SELEC 1")
+
+
+def test_bind_parameters_sent_as_form_data_are_read_like_url_parameters(
+    warehouse: EmbeddedWarehouse, ch_client, ch_database: str
+) -> None:
+    ch_client.command(DDL)
+    ch_client.insert("t", _rows(300), column_names=COLUMNS)
+    wanted = [f"name-{i}" for i in range(0, 300, 3)] + [f"missing-{i}" for i in range(400)]
+    query = "SELECT count() FROM t WHERE name IN {names:Array(String)} AND id >= {low:UInt64}"
+    # Over clickhouse-connect's URL budget: it sends the query and parameters as multipart form data.
+    assert ch_client.query(query, parameters={"names": wanted, "low": 30}).result_rows == [(90,)]
+    forced = warehouse.client(database=ch_database, form_encode_query_params=True)
+    assert forced.query(query, parameters={"names": wanted[:5], "low": 0}).result_rows == [(5,)]

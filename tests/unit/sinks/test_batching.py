@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sinks.batching import Batcher, backoff_delay, dedup_token
+from sinks.batching import Batcher, backoff_delay, dedup_token, group_token
 
 
 class Clock:
@@ -107,3 +107,40 @@ def test_backoff_doubles_from_the_initial_delay_up_to_the_cap() -> None:
     assert backoff_delay(10_000, 0.5, 30.0) == 30.0
     with pytest.raises(ValueError, match="attempt must be >= 1"):
         backoff_delay(0, 0.2, 5.0)
+
+
+def test_batches_aged_together_that_are_their_partitions_oldest_form_one_group() -> None:
+    clock = Clock()
+    b = Batcher(max_messages=3, max_seconds=2.0, clock=clock)
+    fill(b, "t", 0, range(0, 2))
+    fill(b, "t", 1, range(0, 2))
+    fill(b, "u", 0, range(0, 4))  # u[0]: 0-2 sealed by count, 3 open behind it
+    clock.now += 2.0
+    b.seal_due()
+    t0, t1 = b.sealed([("t", 0)])[0], b.sealed([("t", 1)])[0]
+    u_full, u_aged = b.sealed([("u", 0)])
+    assert t0.group == t1.group != 0
+    assert (u_full.group, u_aged.group) == (0, 0)  # u's aged batch is not its partition's oldest
+    # The group is one unit; u's batches go on their own, in their partition's order.
+    assert [[(x.topic, x.partition, x.first_offset) for x in unit] for unit in b.units()] == [
+        [("t", 0, 0), ("t", 1, 0)],
+        [("u", 0, 0)],
+        [("u", 0, 3)],
+    ]
+    # Limited to some partitions (a revoke), a group keeps only its members there.
+    assert [[x.partition for x in unit] for unit in b.units([("t", 1)])] == [[1]]
+
+
+def test_a_groups_token_is_fixed_by_its_batches() -> None:
+    clock = Clock()
+    b = Batcher(max_messages=100, max_seconds=1.0, clock=clock)
+    fill(b, "t", 0, range(5, 7))
+    fill(b, "t", 1, range(0, 1))
+    clock.now += 1.0
+    b.seal_due()
+    (group,) = b.units()
+    token = group_token("events", group)
+    assert token.startswith("events/group/2/") and token == group_token("events", list(group))
+    assert token != group_token("events", group[:1]) == dedup_token("events", "t", 0, 5, 6)
+    assert token != group_token("events", list(reversed(group)))
+    assert group_token("dead_letters", group) != token

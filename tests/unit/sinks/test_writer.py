@@ -1,5 +1,6 @@
-"""The writer's insert: every column in table order, ingested_at stamped, per-insert settings,
-and any failure turned into SinkBackpressureError with a fresh client next time."""
+"""The writer's insert: every column in table order (columnar, with the table's types read
+once), ingested_at stamped, per-insert settings, and any failure turned into
+SinkBackpressureError with a fresh client next time."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from sinks.columnar import to_millis
 from sinks.exceptions import SinkBackpressureError
 from sinks.rows import COLUMNS, Source, row_for
 from sinks.writer import ClickHouseWriter
@@ -22,14 +24,33 @@ class RecordingClient:
     def __init__(self, fail: bool = False) -> None:
         self.fail = fail
         self.inserts: list[tuple[str, list[list[Any]], list[str], dict[str, Any]]] = []
+        self.types: list[list[str]] = []
+        self.described: list[str] = []
         self.closed = False
 
+    def query(self, sql: str) -> Any:
+        if self.fail:
+            raise ConnectionError("connection refused")
+        self.described.append(sql)
+        table = sql.removeprefix("DESCRIBE TABLE ")
+        # DESCRIBE lists (name, type, ...); reversed: the writer must match by name, not position.
+        rows = [(name, f"T_{name}", "") for name in reversed(COLUMNS[table])]
+        return type("Result", (), {"result_rows": rows})()
+
     def insert(
-        self, table: str, data: list[list[Any]], column_names: list[str], settings: dict[str, Any]
+        self,
+        table: str,
+        data: list[list[Any]],
+        column_names: list[str],
+        column_type_names: list[str],
+        column_oriented: bool,
+        settings: dict[str, Any],
     ) -> None:
         if self.fail:
             raise ConnectionError("connection refused")
+        assert column_oriented
         self.inserts.append((table, data, column_names, settings))
+        self.types.append(column_type_names)
 
     def close(self) -> None:
         self.closed = True
@@ -47,10 +68,14 @@ def test_insert_sends_all_columns_in_order_with_the_token_and_sync_insert_settin
         "insert_deduplicate": 1,
         "insert_deduplication_token": "churn_triggers/t/0/4-5",
     }
-    assert data[0][columns.index("trigger_id")] == "tr-300"
-    assert data[0][columns.index("ingested_at")] == NOW
+    assert list(data[columns.index("trigger_id")]) == ["tr-300", "tr-300"]
+    assert list(data[columns.index("ingested_at")]) == [to_millis(NOW)] * 2
+    assert list(data[columns.index("fired_at")]) == [to_millis(row["fired_at"])] * 2
+    assert client.types == [[f"T_{name}" for name in COLUMNS["churn_triggers"]]]
     assert writer.insert("churn_triggers", [], token="x") == 0
-    assert len(client.inserts) == 1
+    writer.insert("churn_triggers", [row], token="y")
+    assert len(client.inserts) == 2
+    assert client.described == ["DESCRIBE TABLE churn_triggers"]  # types read once per table
 
 
 def test_a_failed_insert_is_backpressure_and_the_next_insert_uses_a_new_client() -> None:
