@@ -36,7 +36,7 @@ from producers.sdk import EventProducer, producer_config
 from producers.workload import WorkloadConfig, generate
 from schemas.catalog import SchemaCatalog
 from schemas.serde import AvroSerde
-from streams.topology import public_topic_names
+from streams.topology import worker_topic_names
 
 BATCH = 1000
 
@@ -94,7 +94,7 @@ def fresh_settings(bootstrap: str) -> Settings:
     settings = Settings(
         kafka={"bootstrap_servers": bootstrap}, topics={"prefix": f"bench-{uuid.uuid4().hex[:6]}-"}
     )
-    ensure_topics(settings.kafka, public_topic_names(settings), settings.topics.partitions)
+    ensure_topics(settings.kafka, worker_topic_names(settings), settings.topics.partitions)
     return settings
 
 

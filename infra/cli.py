@@ -93,11 +93,11 @@ def topics() -> None:
 def topics_create(settings: Settings) -> None:
     """Create the public topics with the configured partition count (idempotent)."""
     from infra.topics import ensure_topics
-    from streams.topology import public_topic_names
+    from streams.topology import worker_topic_names
 
     created = ensure_topics(
         settings.kafka,
-        public_topic_names(settings),
+        worker_topic_names(settings),
         settings.topics.partitions,
         settings.topics.replication_factor,
     )

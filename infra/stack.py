@@ -21,7 +21,7 @@ from infra.processes import ManagedProcess
 from infra.settings import KafkaSettings, Settings, to_environment
 from infra.topics import ensure_topics
 from infra.warehouse.process import EmbeddedWarehouse
-from streams.topology import public_topic_names
+from streams.topology import worker_topic_names
 
 
 def with_services(settings: Settings, bootstrap: str, warehouse_port: int) -> Settings:
@@ -130,7 +130,7 @@ class LocalStack:
         self.warehouse = warehouse
         ensure_topics(
             self.settings.kafka,
-            public_topic_names(self.settings),
+            worker_topic_names(self.settings),
             self.settings.topics.partitions,
             self.settings.topics.replication_factor,
         )

@@ -14,7 +14,7 @@ from infra.settings import UnknownSettingError, load_settings
 from infra.topics import ensure_topics
 from streams import placement
 from streams.app import create_app
-from streams.topology import public_topic_names
+from streams.topology import worker_topic_names
 
 
 def main() -> None:
@@ -27,7 +27,7 @@ def main() -> None:
     settings = claimed.apply(settings)
     ensure_topics(
         settings.kafka,
-        public_topic_names(settings),
+        worker_topic_names(settings),
         settings.topics.partitions,
         settings.topics.replication_factor,
     )

@@ -1,16 +1,27 @@
-"""The topics outside Faust's own (inputs, outputs, the re-keyed join streams).
+"""The topics created up front: inputs, outputs, and the hops between the agents.
 
-Faust creates its internal topics and changelogs itself; these are created up front with
-the configured partition count, because producers may publish before any worker runs
-and a broker-auto-created topic would get the broker's default partition count, which
-breaks co-partitioning with the identity table.
+Created with the configured partition count before any worker runs: producers may
+publish first, and a broker-auto-created topic would get the broker's default partition
+count, which breaks co-partitioning with the identity table. The hops are Faust's to
+declare too, but a topic declared while the consumer group forms is missing from the
+group's first assignment; aiokafka only notices it at its next metadata refresh (5
+minutes by default), and until then nothing reads it. Faust creates the table changelogs.
 """
 
 from __future__ import annotations
 
 from infra.settings import Settings
 from schemas import topics
-from streams.identity.agents import COMMUNITY_BY_USER, PRODUCT_BY_USER
+from streams.activity.agents import USER_EVENT_BATCHES
+from streams.identity.agents import (
+    ASSIGNMENTS,
+    COMMUNITY_BY_USER,
+    INTERACTIONS_BY_IDENTITY,
+    LINK_REQUESTS,
+    PRODUCT_BY_USER,
+    USER_SIGNALS,
+)
+from streams.mentors.agents import HELP_REQUESTS, SOLUTIONS
 
 PUBLIC_TOPICS = (
     topics.PRODUCT_EVENTS,
@@ -26,6 +37,18 @@ PUBLIC_TOPICS = (
     COMMUNITY_BY_USER,
 )
 
+# Between the worker's own stages (Faust-internal record and batch topics).
+HOP_TOPICS = (
+    USER_EVENT_BATCHES,
+    USER_SIGNALS,
+    LINK_REQUESTS,
+    ASSIGNMENTS,
+    INTERACTIONS_BY_IDENTITY,
+    HELP_REQUESTS,
+    SOLUTIONS,
+)
 
-def public_topic_names(settings: Settings) -> list[str]:
-    return [settings.topics.name(base) for base in PUBLIC_TOPICS]
+
+def worker_topic_names(settings: Settings) -> list[str]:
+    """Every topic a worker reads or writes, but the table changelogs."""
+    return [settings.topics.name(base) for base in (*PUBLIC_TOPICS, *HOP_TOPICS)]

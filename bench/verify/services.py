@@ -22,7 +22,7 @@ from infra.topics import ensure_topics
 from infra.warehouse.process import EmbeddedWarehouse
 from sinks.migrate import apply_migrations
 from sinks.runner import SINK_TOPICS
-from streams.topology import public_topic_names
+from streams.topology import worker_topic_names
 
 
 class Services:
@@ -48,7 +48,7 @@ class Services:
         self._exit.callback(self.warehouse.stop)
         self.settings = with_services(self.base, self.broker.bootstrap_servers, self.warehouse.port)
         s = self.settings
-        ensure_topics(s.kafka, public_topic_names(s), s.topics.partitions, s.topics.replication_factor)
+        ensure_topics(s.kafka, worker_topic_names(s), s.topics.partitions, s.topics.replication_factor)
         apply_migrations(self.warehouse.client(), s.warehouse.database)
         self._exit.callback(self._stop_clients)
         return self

@@ -11,7 +11,7 @@ from infra.topics import ensure_topics
 from producers.exceptions import DeliveryError
 from producers.sdk import DeliveryReport, EventProducer
 from schemas.topics import COMMUNITY_EVENTS, IDENTITY_LINKS, PRODUCT_EVENTS
-from streams.topology import public_topic_names
+from streams.topology import worker_topic_names
 from tests.fixtures import events as ev
 from tests.fixtures.streams import read_topic
 
@@ -23,7 +23,7 @@ def _settings(kafka: str, prefix: str, registry: str | None = None) -> Settings:
         kafka={"bootstrap_servers": kafka, "schema_registry_url": registry},
         topics={"prefix": prefix, "partitions": 3},
     )
-    ensure_topics(settings.kafka, public_topic_names(settings), 3)
+    ensure_topics(settings.kafka, worker_topic_names(settings), 3)
     return settings
 
 
