@@ -64,16 +64,15 @@ class FastProducer:
         headers: Headers | None = None,
         on_delivered: OnDelivered | None = None,
     ) -> None:
-        """Queue one record; librdkafka batches it. Delivery is checked by :meth:`flush`."""
+        """Queue one record; librdkafka batches it. Delivery is checked by :meth:`flush`.
 
-        def delivered(err: KafkaError | None, msg: Any) -> None:
-            if err is not None:
-                with self._lock:
-                    self._errors.append(f"{topic}: {err.str()}")
-            elif on_delivered is not None:
-                on_delivered(msg.topic(), msg.partition(), msg.offset())
-
-        kwargs: dict[str, Any] = {"key": key, "value": value, "on_delivery": delivered}
+        ``on_delivered`` (topic, partition, offset) is called on librdkafka's delivery
+        thread once the record is acknowledged.
+        """
+        # No closure per record: a delivery report per record is served in Python, so the
+        # callback is a bound method (checking errors) unless the caller needs the offset.
+        callback = self._check if on_delivered is None else _Reporting(self, on_delivered)
+        kwargs: dict[str, Any] = {"key": key, "value": value, "on_delivery": callback}
         if partition is not None:
             kwargs["partition"] = partition
         if headers:
@@ -85,6 +84,11 @@ class FastProducer:
             except BufferError:
                 # Local queue full: serve delivery reports until there is room.
                 self._producer.poll(0.05)
+
+    def _check(self, err: KafkaError | None, msg: Any) -> None:
+        if err is not None:
+            with self._lock:
+                self._errors.append(f"{msg.topic()}: {err.str()}")
 
     def _flush_blocking(self) -> None:
         remaining = self._producer.flush(self._flush_timeout_s)
@@ -116,3 +120,19 @@ class FastProducer:
         self._closed = True
         self._executor.shutdown(wait=True)
         self._flush_blocking()
+
+
+class _Reporting:
+    """A delivery callback that also hands the record's position to ``on_delivered``."""
+
+    __slots__ = ("_on_delivered", "_producer")
+
+    def __init__(self, producer: FastProducer, on_delivered: OnDelivered) -> None:
+        self._producer = producer
+        self._on_delivered = on_delivered
+
+    def __call__(self, err: KafkaError | None, msg: Any) -> None:
+        if err is not None:
+            self._producer._check(err, msg)  # noqa: SLF001 - the producer's own helper
+        else:
+            self._on_delivered(msg.topic(), msg.partition(), msg.offset())

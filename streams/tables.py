@@ -29,23 +29,25 @@ class FastChangelogTable(faust.Table):
 
     def __init__(self, *args: Any, fast_producer: FastProducer, **kwargs: Any) -> None:
         self._fast_producer = fast_producer
+        self._loop: asyncio.AbstractEventLoop | None = None
         super().__init__(*args, **kwargs)
 
     def _send_fast(self, key: Any, value: Any, value_serializer: Any) -> None:
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
         partition = self.partition_for_key(key)
         topic = self.changelog_topic
         key_bytes, _ = topic.prepare_key(key, self.key_serializer)
         value_bytes, _ = topic.prepare_value(value, value_serializer) if value is not None else (None, None)
-        loop = asyncio.get_running_loop()
-        data = self.data
-
-        def delivered(topic_name: str, part: int, offset: int) -> None:
-            # Called on librdkafka's delivery thread; the store is the event loop's.
-            loop.call_soon_threadsafe(data.set_persisted_offset, TP(topic_name, part), offset)
-
         self._fast_producer.produce(
-            topic.get_topic_name(), value_bytes, key_bytes, partition=partition, on_delivered=delivered
+            topic.get_topic_name(), value_bytes, key_bytes, partition=partition, on_delivered=self._delivered
         )
+
+    def _delivered(self, topic_name: str, partition: int, offset: int) -> None:
+        # Called on librdkafka's delivery thread; the store is the event loop's.
+        loop = self._loop
+        assert loop is not None  # set by the write that produced this record
+        loop.call_soon_threadsafe(self.data.set_persisted_offset, TP(topic_name, partition), offset)
 
     def on_key_set(self, key: Any, value: Any) -> None:
         self._send_fast(key, value, self.value_serializer)
