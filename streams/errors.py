@@ -83,6 +83,17 @@ def dead_letter_headers(
 
 
 @dataclass(frozen=True)
+class Source:
+    """A record that failed outside a Faust event (the batch stages): where it was, its bytes."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None = None
+    value: bytes | None = None
+
+
+@dataclass(frozen=True)
 class DeadLetter:
     """What goes to the dead-letter topic for one failed message."""
 

@@ -21,6 +21,7 @@ from typing import Any
 import faust
 from faust.types import TP
 
+from streams.caching import BoundedCache
 from streams.fastout import FastProducer
 
 
@@ -67,29 +68,20 @@ class ReadCachedTable(faust.Table):
     dropped whenever partitions move (recovery writes to the store directly).
     """
 
-    def __init__(self, *args: Any, cache_size: int = 100_000, **kwargs: Any) -> None:
-        self._cache: dict[Any, Any] = {}
-        self._cache_size = cache_size
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._cache = BoundedCache[Any, Any](self.get)
         super().__init__(*args, **kwargs)
 
     def cached_get(self, key: Any) -> Any:
-        try:
-            return self._cache[key]
-        except KeyError:
-            pass
-        value = self.get(key)
-        if len(self._cache) >= self._cache_size:
-            self._cache.clear()
-        self._cache[key] = value
-        return value
+        return self._cache.get(key)
 
     def clear_cache(self) -> None:
         self._cache.clear()
 
     def on_key_set(self, key: Any, value: Any) -> None:
-        self._cache.pop(key, None)
+        self._cache.forget(key)
         super().on_key_set(key, value)
 
     def on_key_del(self, key: Any) -> None:
-        self._cache.pop(key, None)
+        self._cache.forget(key)
         super().on_key_del(key)

@@ -30,10 +30,9 @@ from streams.activity.state import Decayed, UserState
 from streams.activity.watermarks import InputClocks
 from streams.batches import decode_batch
 from streams.context import StreamContext
-from streams.errors import DeadLetters, build_dead_letter, run_guarded
+from streams.errors import DeadLetters, Source, build_dead_letter, run_guarded
 from streams.fastout import FastProducer
 from streams.identity.agents import JoinTopics
-from streams.identity.front import Source
 from streams.mentors.agents import MentorTopics
 from streams.messages import HelpRequest, Solution, UserSignal
 from streams.partitioning import partition_of

@@ -35,8 +35,9 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 
 from schemas.identity import identity_key
 from streams.batches import ResolvedEntry, encode_batch
+from streams.caching import BoundedCache
 from streams.context import StreamContext
-from streams.errors import Action, build_dead_letter, classify
+from streams.errors import Action, Source, build_dead_letter, classify
 from streams.exceptions import RecordTooLargeToForward, UnexpectedRecordError
 from streams.fastout import FastProducer
 from streams.identity import resolution
@@ -48,18 +49,6 @@ log = logging.getLogger(__name__)
 
 # Records the stage resolves (identity links are read by Faust agents).
 EVENT_NAMESPACES = ("orbitstream.product.", "orbitstream.community.")
-DETERMINISTIC_CACHE = 100_000
-
-
-@dataclass(frozen=True)
-class Source:
-    """A record that failed, as the dead-letter builder reads it: where it was, its bytes."""
-
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None = None
-    value: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -114,10 +103,12 @@ class ResolveFront:
         self._wake = asyncio.Event()
         self._stopping = False
         self._max_ahead_ms = int(ctx.settings.streams.max_future_hours * 3_600_000)
-        # Deterministic ids of unlinked identities: a pure function of the key (a UUIDv5,
-        # about a sixth of the stage's CPU when computed per event), so kept, bounded.
-        self._deterministic: dict[str, str] = {}
-        self._partitions: dict[str, int] = {}
+        # Pure functions of their key, each a sixth or seventh of the stage's CPU when
+        # computed per event: the deterministic id of an unlinked identity (a UUIDv5) and
+        # a canonical id's partition (murmur2 in pure Python).
+        self._deterministic = BoundedCache[str, str](lambda key: resolution.resolve(key, None))
+        n = ctx.partitions
+        self._partitions = BoundedCache[str, int](lambda canonical_id: partition_of(canonical_id, n))
 
     # -- assignment, mirrored from Faust's ------------------------------------------------
     async def sync_assignment(self) -> None:
@@ -205,7 +196,6 @@ class ResolveFront:
         """Resolve and send a batch; returns the last offset handled per input partition."""
         batches: dict[int, list[ResolvedEntry]] = defaultdict(list)
         positions: dict[tuple[str, int], int] = {}
-        n = self.ctx.partitions
         for msg in messages:
             err = msg.error()
             if err is not None:
@@ -222,7 +212,7 @@ class ResolveFront:
                 self._dead_letter(Source(topic, partition, offset, msg.key(), msg.value()), exc)
                 continue
             if entry is not None:
-                batches[self._partition_of(entry.canonical_id, n)].append(entry)
+                batches[self._partitions.get(entry.canonical_id)].append(entry)
                 self.ctx.health.agent(self._stages[topic]).processed += 1
         for destination, entries in batches.items():
             for chunk in self._chunks(entries):
@@ -264,7 +254,7 @@ class ResolveFront:
                 # Keyed by something else: resolve it on the partition that owns its identity.
                 self.producer.produce(topic, value, key.encode(), headers=_headers(msg))
                 return None
-            canonical = self.identities.cached_get(key) or self._deterministic_id(key)
+            canonical = self.identities.cached_get(key) or self._deterministic.get(key)
             record["canonical_id"] = canonical
             value = serde.encode_avro(name, record, out)
         assert value is not None  # decode refused empty values
@@ -278,23 +268,6 @@ class ResolveFront:
         for target_key, request in interaction_requests(name, record, canonical):
             self.producer.produce(self.topics.interactions, request, target_key.encode())
         return ResolvedEntry(topic, partition, offset, canonical, value)
-
-    def _partition_of(self, canonical_id: str, partitions: int) -> int:
-        # murmur2 in pure Python is a seventh of the stage's CPU when computed per event.
-        known = self._partitions.get(canonical_id)
-        if known is None:
-            if len(self._partitions) >= DETERMINISTIC_CACHE:
-                self._partitions.clear()
-            known = self._partitions[canonical_id] = partition_of(canonical_id, partitions)
-        return known
-
-    def _deterministic_id(self, key: str) -> str:
-        known = self._deterministic.get(key)
-        if known is None:
-            if len(self._deterministic) >= DETERMINISTIC_CACHE:
-                self._deterministic.clear()
-            known = self._deterministic[key] = resolution.resolve(key, None)
-        return known
 
     def _dead_letter(self, source: Source, exc: BaseException) -> None:
         stage = self._stages.get(source.topic, "resolve")
