@@ -190,9 +190,6 @@ class WorkerSettings(_Section):
     consumer_fetch_min_bytes: int = Field(
         default=1, ge=1, description="The broker answers a fetch once this much is there (1: at once)."
     )
-    tick_interval_s: float = Field(
-        default=1.0, gt=0, description="How often absence triggers (silence, unanswered) are checked."
-    )
     # Faust keeps this many warm copies of each table partition on other workers, so a
     # takeover after a crash reads only the changelog tail instead of all of it.
     table_standby_replicas: int = Field(
@@ -200,6 +197,18 @@ class WorkerSettings(_Section):
     )
     front_max_batch: int = Field(
         default=1000, ge=1, description="The resolve stage reads up to this many input records per batch."
+    )
+    # The join folds events in one event-time order across its input partitions
+    # (streams/activity/ordering.py): an event waits until every input partition has passed
+    # it, or is idle: read to its end with nothing new for this long. Lower: less waiting
+    # at low rates; a sender that holds events back longer than this gets them folded late.
+    source_idle_ms: int = Field(
+        default=50,
+        ge=1,
+        description="An input partition read to its end and quiet this long stops holding the join back.",
+    )
+    clock_report_ms: int = Field(
+        default=20, ge=1, description="Least time between the resolve stage's clock reports to the join."
     )
     # Resolved events travel to the join many to a record; a record stays under this size
     # (librdkafka's default message.max.bytes is 1,000,000).

@@ -5,7 +5,10 @@ millisecond of worker CPU per record whatever the agent does; the join receives 
 record per destination partition per resolved batch instead of one per event. Each entry
 keeps where its event was read (topic, partition, offset): that position, exact because
 one identity's events sit in order on one partition, is what makes folding an event into
-user state idempotent under redelivery (activity/join.py).
+user state idempotent under redelivery (activity/join.py). Each entry also carries its
+event-time tag, and each record the sending stage's clocks of the source partitions it
+reads: what the join needs to fold events in one order whatever the arrival order
+(activity/ordering.py). A record with no entries is just that report.
 
 The framing is a small Avro record of the workers' own (not part of the public contract).
 """
@@ -13,6 +16,7 @@ The framing is a small Avro record of the workers' own (not part of the public c
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,12 +39,28 @@ _SCHEMA = parse_schema(
                             {"name": "topic", "type": "string"},
                             {"name": "partition", "type": "int"},
                             {"name": "offset", "type": "long"},
+                            {"name": "tag", "type": "long"},
                             {"name": "canonical_id", "type": "string"},
                             {"name": "value", "type": "bytes"},
                         ],
                     },
                 },
-            }
+            },
+            {
+                "name": "clocks",
+                "type": {
+                    "type": "array",
+                    "items": {
+                        "type": "record",
+                        "name": "SourceClock",
+                        "fields": [
+                            {"name": "source", "type": "string"},
+                            {"name": "at_ms", "type": ["null", "long"]},
+                            {"name": "idle", "type": "boolean"},
+                        ],
+                    },
+                },
+            },
         ],
     }
 )
@@ -55,6 +75,8 @@ class ResolvedEntry:
     offset: int
     canonical_id: str
     value: bytes
+    # The largest event time of its source partition up to and including it.
+    tag: int = 0
 
     @property
     def source(self) -> str:
@@ -62,7 +84,21 @@ class ResolvedEntry:
         return f"{self.topic}:{self.partition}"
 
 
-def encode_batch(entries: list[ResolvedEntry]) -> bytes:
+@dataclass(frozen=True, slots=True)
+class SourceClock:
+    """What a resolve stage reports for one source partition it reads."""
+
+    at_ms: int | None  # the tag it has reached; None: nothing read from it yet
+    idle: bool  # read to its end and quiet: it holds no one back
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedBatch:
+    entries: list[ResolvedEntry]
+    clocks: dict[str, SourceClock]
+
+
+def encode_batch(entries: list[ResolvedEntry], clocks: Mapping[str, SourceClock]) -> bytes:
     buf = io.BytesIO()
     record: dict[str, Any] = {
         "entries": [
@@ -70,19 +106,24 @@ def encode_batch(entries: list[ResolvedEntry]) -> bytes:
                 "topic": e.topic,
                 "partition": e.partition,
                 "offset": e.offset,
+                "tag": e.tag,
                 "canonical_id": e.canonical_id,
                 "value": e.value,
             }
             for e in entries
-        ]
+        ],
+        "clocks": [{"source": s, "at_ms": c.at_ms, "idle": c.idle} for s, c in clocks.items()],
     }
     schemaless_writer(buf, _SCHEMA, record)
     return buf.getvalue()
 
 
-def decode_batch(data: bytes) -> list[ResolvedEntry]:
+def decode_batch(data: bytes) -> ResolvedBatch:
     record: Any = schemaless_reader(io.BytesIO(data), _SCHEMA, None)
-    return [
-        ResolvedEntry(e["topic"], e["partition"], e["offset"], e["canonical_id"], e["value"])
-        for e in record["entries"]
-    ]
+    return ResolvedBatch(
+        [
+            ResolvedEntry(e["topic"], e["partition"], e["offset"], e["canonical_id"], e["value"], e["tag"])
+            for e in record["entries"]
+        ],
+        {c["source"]: SourceClock(c["at_ms"], c["idle"]) for c in record["clocks"]},
+    )

@@ -52,14 +52,10 @@ class InteractionRequest(faust.Record, serializer="json"):
 
 
 class UserSignal(faust.Record, serializer="json"):
-    """Keyed by canonical id: someone interacted with this user (reach), a timer tick, or a
-    merge of an identity's earlier activity into its person.
+    """Keyed by canonical id: someone interacted with this user (reach), or a merge of an
+    identity's earlier activity into its person."""
 
-    A tick carries no user: it is sent to one partition and checks the users there whose
-    absence rules come due at the partition's event-time watermark.
-    """
-
-    kind: str  # "interaction" | "tick" | "merge-out" | "merge-in"
+    kind: str  # "interaction" | "merge-out" | "merge-in"
     canonical_id: str | None = None
     interaction_kind: str | None = None
     ref: str | None = None  # the post interacted with: a reply can close an open question

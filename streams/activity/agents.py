@@ -1,16 +1,20 @@
 """The per-user join: one agent consumes both re-keyed streams into per-user table state.
 
-Topics in:  product-by-user, community-by-user (resolved events, keyed by canonical id),
-            user-signals (reach interactions and timer ticks, same keys and partitions).
+Topics in:  user-event-batches (resolved events of both inputs, many to a record, with
+            the resolve stages' clocks), user-signals (reach interactions and identity
+            merges, keyed by canonical id).
 Topics out: engagement-scores, churn-triggers, mentor help requests and solutions.
 
 Faust has no working stream-stream join (faust/joins.py raises NotImplementedError), so
-the join is this: both streams re-keyed by canonical id upstream, read here by one agent
-into the ``users`` table. Absence triggers (silence, unanswered questions) need time to
-pass without events: a timer sends each owned partition a tick carrying that partition's
-event-time watermark, and the tick is handled inside stream iteration like any event, so
-table writes stay on the right changelog partition. A tick judges only the users whose
-due time (schedule.py) the watermark has passed.
+the join is this: both inputs resolved to canonical ids upstream, read here by one agent
+into the ``users`` table, in one event-time order across every input partition
+(ordering.py), whatever the arrival order. Absence triggers (silence, unanswered
+questions) need time to pass without events: each user has a due time (schedule.py), and
+a user is judged at exactly that event time, between the events before it and those after
+it, once every input has passed it. Judgements therefore depend on the events only.
+
+A record whose events are still waiting is held (not acked), so Faust never commits past
+it: after a crash the events are read again, and the users' states skip what they hold.
 """
 
 from __future__ import annotations
@@ -21,14 +25,14 @@ from typing import Any
 import faust
 
 from schemas.models import AnswerAccepted, ApiCall, Event
-from schemas.topics import CHURN_TRIGGERS, DEAD_LETTERS, ENGAGEMENT_SCORES
+from schemas.topics import CHURN_TRIGGERS, COMMUNITY_EVENTS, DEAD_LETTERS, ENGAGEMENT_SCORES, PRODUCT_EVENTS
 from streams.activity.join import BatchOutcome, JoinStep
 from streams.activity.merge import merge_states
+from streams.activity.ordering import EventTimeMerge, sources_of
 from streams.activity.process import StepResult, apply_interaction, check_absence, score_update
 from streams.activity.schedule import DueQueue, next_check_ms
 from streams.activity.state import Decayed, UserState
-from streams.activity.watermarks import InputClocks
-from streams.batches import decode_batch
+from streams.batches import ResolvedEntry, decode_batch
 from streams.context import StreamContext
 from streams.errors import DeadLetters, Source, build_dead_letter, run_guarded
 from streams.fastout import FastProducer
@@ -40,7 +44,6 @@ from streams.tables import FastChangelogTable
 from streams.timeconv import from_ms, from_ms_or_none, to_ms
 
 USER_TABLE = "users"
-WATERMARK_TABLE = "watermarks"
 USER_EVENT_BATCHES = "user-event-batches"
 
 
@@ -60,8 +63,8 @@ def register(
     dead_letters_name = ctx.topic_name(DEAD_LETTERS)
     help_name = mentors.help_requests.get_topic_name()
     solutions_name = mentors.solutions.get_topic_name()
-    # The two join inputs, named as the watermarks table has always keyed them.
-    join_topics = (join.product_by_user.get_topic_name(), join.community_by_user.get_topic_name())
+    # Every partition the resolve stages read: the join waits for each to pass an event.
+    sources = sources_of((ctx.topic_name(PRODUCT_EVENTS), ctx.topic_name(COMMUNITY_EVENTS)), n)
     # Resolved events, many per record, one record per destination partition per batch.
     batches = app.topic(
         ctx.topic_name(USER_EVENT_BATCHES),
@@ -70,6 +73,7 @@ def register(
         partitions=n,
         internal=True,
     )
+    owned_topics = {batches.get_topic_name(), join.user_signals.get_topic_name()}
     step = JoinStep(cfg, ctx.serde)
     # User state as pydantic's own JSON bytes: parsed and written by pydantic-core in one
     # step: 15 us a read and write instead of 42 us with json + model_validate / model_dump.
@@ -84,11 +88,12 @@ def register(
             fast_producer=producer,
         )
     )
-    watermarks = app.Table(WATERMARK_TABLE, default=None, partitions=n, key_type=str)
-    # Derived from the tables, rebuilt after every rebalance (never a source of truth).
-    max_ahead_ms = int(cfg.max_future_hours * 3_600_000)
-    clocks = InputClocks(join_topics, max_ahead_ms=max_ahead_ms)
+    # Derived from the tables and the input, rebuilt after every rebalance (never a
+    # source of truth): per owned partition, its due queue, its merge of waiting events,
+    # and the records held until their events are folded in (id -> message, waiting).
     due: dict[int, DueQueue] = {}
+    merges: dict[int, EventTimeMerge[tuple[ResolvedEntry, Any]]] = {}
+    held: dict[int, dict[int, list[Any]]] = {}
 
     def wall_ms() -> int:
         return to_ms(ctx.clock())
@@ -100,7 +105,7 @@ def register(
     def store(state: UserState, partition: int, now_ms: int) -> None:
         users[state.canonical_id] = state.model_dump_json().encode()
         queue = due.get(partition)
-        if queue is not None:  # else built from the table on the partition's first tick
+        if queue is not None:  # else built from the table when the partition is first folded
             queue.set(state.canonical_id, next_check_ms(state, now_ms, cfg))
 
     def queue_for(partition: int) -> DueQueue:
@@ -122,10 +127,12 @@ def register(
 
     def on_revoked(_app: Any, *args: Any, signal: Any, **_kwargs: Any) -> None:
         revoked: set[Any] = args[0]  # mode signals call receiver(sender, revoked, signal=...)
-        partitions = {tp.partition for tp in revoked if tp.topic in join_topics}
-        clocks.forget(partitions)
+        partitions = {tp.partition for tp in revoked if tp.topic in owned_topics}
         for partition in partitions:
             due.pop(partition, None)
+            # Their records were never acked: the next owner reads them again.
+            merges.pop(partition, None)
+            held.pop(partition, None)
 
     # mode's handler type is a Protocol no plain function satisfies under mypy.
     app.on_partitions_revoked.connect(on_revoked)  # type: ignore[arg-type]
@@ -171,65 +178,77 @@ def register(
             ctx.health.agent("user-activity").dead_lettered += 1
             ctx.health.outputs[DEAD_LETTERS] += 1
 
+    def fold(
+        partition: int, released: list[tuple[int, tuple[ResolvedEntry, Any]]], watermark: int | None
+    ) -> dict[str, UserState]:
+        """Fold released events and the judgements due between them, in event-time order.
+
+        A user due at ``d`` is judged after the events tagged up to ``d`` and before those
+        after it; with no event left, only once every input has passed ``d`` (the
+        watermark). Returns every changed state (written by the caller after the flush).
+        """
+        queue = queue_for(partition)
+        changed: dict[str, UserState] = {}
+
+        def current(canonical_id: str) -> UserState | None:
+            return changed[canonical_id] if canonical_id in changed else load(canonical_id)
+
+        i = 0
+        while True:
+            at = queue.peek()
+            j = i
+            while j < len(released) and (at is None or released[j][0] <= at):
+                j += 1
+            if j > i:
+                outcome = step.run([item[0] for _, item in released[i:j]], current, ctx.clock())
+                for applied in outcome.applied:
+                    publish(applied.canonical_id, applied.result)
+                    route_to_mentors(applied.event, applied.canonical_id)
+                dead_letter_entries(outcome)
+                for canonical_id, state in outcome.states.items():
+                    changed[canonical_id] = state
+                    queue.set(canonical_id, next_check_ms(state, state.last_event_ms, cfg))
+                i = j
+                continue
+            if at is None or (i == len(released) and (watermark is None or at >= watermark)):
+                return changed
+            for canonical_id in queue.pop_due(at):
+                judged = current(canonical_id)
+                if judged is None:
+                    continue
+                result = check_absence(judged, from_ms(at), cfg, emitted_at=ctx.clock())
+                publish(canonical_id, result)
+                if result.state != judged:
+                    changed[canonical_id] = result.state
+                queue.set(canonical_id, next_check_ms(result.state, at, cfg))
+
     async def handle_batch(event: Any) -> None:
         m = event.message
-        outcome = step.run(decode_batch(m.value), load, ctx.clock())
-        for applied in outcome.applied:
-            publish(applied.canonical_id, applied.result)
-            route_to_mentors(applied.event, applied.canonical_id)
-        dead_letter_entries(outcome)
+        batch = decode_batch(m.value)
+        merge = merges.get(m.partition)
+        if merge is None:
+            merge = merges[m.partition] = EventTimeMerge(sources)
+        waiting = sum(merge.add(e.source, e.tag, e.offset, (e, m)) for e in batch.entries)
+        if waiting:
+            m.incref()  # held: acked once all its events are folded in
+            held.setdefault(m.partition, {})[id(m)] = [m, waiting]
+        merge.report(batch.clocks)
+        released = list(merge.release())
+        changed = fold(m.partition, released, merge.watermark())
         # Outputs are acknowledged before state records their events as applied: a crash
         # in between replays the events (same outputs, same ids), never skips their outputs.
         await producer.flush()
-        for state in outcome.states.values():
-            store(state, m.partition, state.last_event_ms)
-        now = wall_ms()
-        for community, at in outcome.clocks.items():
-            clocks.advance(m.partition, join_topics[1] if community else join_topics[0], at, now)
-
-    def restore_clocks(partition: int) -> None:
-        """After a restart or a rebalance the in-memory clocks start from the table."""
-        for topic in join_topics:
-            stored = watermarks.get(f"{partition}:{topic}")
-            if stored is not None:
-                clocks.restore(partition, topic, (stored[0], stored[1]))
-
-    def persist_clocks(partition: int) -> None:
-        """Bring the table up to the in-memory clocks (only on ticks, see watermarks.py)."""
-        restore_clocks(partition)
-        for topic in join_topics:
-            key = f"{partition}:{topic}"
-            current = clocks.get(partition, topic)
-            stored = watermarks.get(key)
-            if current is not None and (stored is None or stored[0] != current[0]):
-                watermarks[key] = list(current)
-
-    async def handle_tick(partition: int, watermark_ms: int) -> None:
-        persist_clocks(partition)
-        # Judge absence at the watermark the previous tick carried: signals that cancel
-        # a risk (an answer from another partition) travel extra hops and may lag the
-        # watermark by moments, never by a whole tick interval.
-        previous = watermarks.get(f"tick:{partition}")
-        watermarks[f"tick:{partition}"] = watermark_ms
-        if previous is None:
-            return
-        now = from_ms(previous)
-        queue = queue_for(partition)
-        changed: list[UserState] = []
-        published = False
-        for canonical_id in queue.pop_due(previous):
-            state = load(canonical_id)
-            if state is None:
-                continue
-            result = check_absence(state, now, cfg, emitted_at=ctx.clock())
-            if result.state != state:
-                changed.append(result.state)
-            queue.set(canonical_id, next_check_ms(result.state, previous, cfg))
-            published |= publish(canonical_id, result)
-        if published:
-            await producer.flush()  # outputs before the state that says they were made
-        for state in changed:
+        for state in changed.values():
             users[state.canonical_id] = state.model_dump_json().encode()
+        holds = held.get(m.partition, {})
+        for _, (_entry, message) in released:
+            hold = holds.get(id(message))
+            if hold is None:
+                continue
+            hold[1] -= 1
+            if not hold[1]:
+                del holds[id(message)]
+                message.ack(app.consumer)
 
     async def publish_merge_update(
         state: UserState, previous_level: int, update_id: str, signal: UserSignal
@@ -281,7 +300,7 @@ def register(
         )
         # Kept, not deleted: a redelivered merge-out resends the same merge, which the
         # person's state ignores, instead of losing state to a tombstone that won the race.
-        # Marked, it also leaves the due queue: ticks never judge a husk.
+        # Marked, it also leaves the due queue: a husk is never judged.
         store(state.model_copy(update={"merged_into": into}), partition, state.last_event_ms)
 
     async def handle_merge_in(signal: UserSignal, partition: int) -> None:
@@ -312,8 +331,6 @@ def register(
                 ref=signal.ref,
             )
             store(state, event.message.partition, max(signal.occurred_at_ms, state.last_event_ms))
-        elif signal.kind == "tick":
-            await handle_tick(event.message.partition, signal.occurred_at_ms)
         elif signal.kind == "merge-out":
             await handle_merge_out(signal, event.message.partition)
         elif signal.kind == "merge-in":
@@ -340,24 +357,4 @@ def register(
     app.agent(batches, name="user-activity", concurrency=1)(run_join)
     app.agent(join.user_signals, name="user-signals", concurrency=1)(run_signals)
 
-    async def tick() -> None:
-        """Send each partition this worker owns a tick at that partition's watermark."""
-        signals_topic = join.user_signals.get_topic_name()
-        now_wall = wall_ms()
-        for tp in app.consumer.assignment():
-            if tp.topic != signals_topic:
-                continue
-            if clocks.watermark(tp.partition, now_wall) is None:
-                restore_clocks(tp.partition)
-            watermark = clocks.watermark(tp.partition, now_wall)
-            if watermark is None:
-                continue
-            await join.user_signals.send(
-                key=f"tick-{tp.partition}",
-                value=UserSignal(kind="tick", occurred_at_ms=watermark),
-                partition=tp.partition,
-                force=True,
-            )
-
-    app.timer(ctx.settings.worker.tick_interval_s, name="absence-tick")(tick)
     return batches.get_topic_name()

@@ -1,25 +1,25 @@
-"""The join's step over one batch of resolved events: pure, so unit tests reach it.
+"""The join's step over a run of resolved events: pure, so unit tests reach it.
 
-Each user's state is read once per batch and written once per batch (one changelog record
-per dirty user, not one per event). An event already folded into its user's state, by
-input position or by event id, is a redelivery and is skipped: outputs stay a function of
-the input whatever crashed or was re-sent in between.
+Events come in the order the join releases them (ordering.py: one event-time order
+across every input partition) and are folded in that order. Each user's state is read
+once per run and written once per run (one changelog record per dirty user, not one per
+event). An event already folded into its user's state, by input position or by event id,
+is a redelivery and is skipped: outputs stay a function of the input whatever crashed or
+was re-sent in between.
 """
 
 from __future__ import annotations
 
-import heapq
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from infra.settings import StreamSettings
 from schemas.models import Event
 from schemas.serde import AvroSerde
-from streams.activity.process import COMMUNITY_NAMESPACE, StepResult, apply_event
+from streams.activity.process import StepResult, apply_event
 from streams.activity.state import Progress, UserState
 from streams.batches import ResolvedEntry
-from streams.timeconv import to_ms
 
 Loader = Callable[[str], UserState | None]
 
@@ -36,10 +36,8 @@ class Applied:
 @dataclass
 class BatchOutcome:
     applied: list[Applied] = field(default_factory=list)
-    # The final state of every user the batch changed, written once each.
+    # The final state of every user the run changed, written once each.
     states: dict[str, UserState] = field(default_factory=dict)
-    # Latest event time per join input ("product" / "community") for the watermark.
-    clocks: dict[bool, int] = field(default_factory=dict)
     failures: list[tuple[ResolvedEntry, Exception]] = field(default_factory=list)
     redelivered: int = 0
 
@@ -62,31 +60,14 @@ class JoinStep:
             )
         return record
 
-    def _in_event_time(
-        self, entries: list[ResolvedEntry], out: BatchOutcome
-    ) -> Iterator[tuple[ResolvedEntry, Event]]:
-        """The batch's events in event-time order across its input partitions.
-
-        Events of one input partition keep their order (the offsets the state records must
-        only grow); between partitions, and so between the product and community inputs of
-        one user, the earlier event comes first, whichever fetch brought it. Undecodable
-        entries go to ``out.failures``.
-        """
-        by_source: dict[str, list[tuple[ResolvedEntry, Event]]] = {}
-        for entry in entries:
-            try:
-                by_source.setdefault(entry.source, []).append((entry, self.decode(entry)))
-            except Exception as exc:
-                out.failures.append((entry, exc))
-        return heapq.merge(*by_source.values(), key=lambda pair: pair[1].occurred_at)
-
     def run(self, entries: list[ResolvedEntry], load: Loader, emitted_at: datetime) -> BatchOutcome:
         out = BatchOutcome()
         # What each user's state has applied, kept per batch and written into the state once
         # per user at the end (a copy of the state per event cost as much as its scoring).
         progress: dict[str, Progress] = {}
-        for entry, event in self._in_event_time(entries, out):
+        for entry in entries:
             try:
+                event = self.decode(entry)
                 canonical_id = entry.canonical_id
                 state = out.states[canonical_id] if canonical_id in out.states else load(canonical_id)
                 seen = progress.get(canonical_id)
@@ -102,10 +83,6 @@ class JoinStep:
             seen.add(entry.source, entry.offset, event.event_id)
             out.states[canonical_id] = result.state
             out.applied.append(Applied(canonical_id, event, result))
-            community = event.avro_name.startswith(COMMUNITY_NAMESPACE)
-            at = to_ms(event.occurred_at)
-            if at > out.clocks.get(community, at - 1):
-                out.clocks[community] = at
         for canonical_id, state in out.states.items():
             out.states[canonical_id] = progress[canonical_id].written_to(state)
         return out

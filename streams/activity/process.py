@@ -259,7 +259,7 @@ def check_absence(state: UserState, now: datetime, cfg: StreamSettings, emitted_
     """
     now_ms = max(to_ms(now), state.last_event_ms)
     updated = _level(state, now_ms, cfg)
-    updated, triggers = _triggers(updated, now_ms, cfg, None, emitted_at, scope="tick")
+    updated, triggers = _triggers(updated, now_ms, cfg, None, emitted_at, scope="due")
     update = None
     if updated.orbit_level != state.orbit_level:
         at = from_ms(now_ms)

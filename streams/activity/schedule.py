@@ -1,12 +1,12 @@
-"""When a user next needs an absence judgement, and the per-partition timer queue of those times.
+"""When a user next needs an absence judgement, and the per-partition queue of those times.
 
-Ticks used to judge every user of a partition once per event-time hour: the cost of a tick
-grew with the user count (a stall of ~150 us per user, at the top of every hour in live
-time), and every judgement wrote the user's state to its changelog. Instead each user gets
-a *due time*: the earliest event time at which a tick could change anything for them
-(a silence, an unanswered question or a stalled onboarding coming due, a day boundary for
-usage windows and level holds). A tick judges only users whose due time the watermark
-has passed. Users with nothing pending are never touched by ticks at all.
+Each user gets a *due time*: the earliest event time at which a judgement could change
+anything for them (a silence, an unanswered question or a stalled onboarding coming due,
+a day boundary for usage windows and level holds). The join judges a user at exactly that
+event time, between the events before it and those after it (activity/agents.py), so a
+judgement is the same in every run. Users with nothing pending are never judged at all:
+judging every user of a partition at regular times cost a stall that grew with the user
+count, and a changelog write per user.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ def _next_day(now_ms: int) -> int:
 
 
 def _stale_episode(state: UserState, key: str) -> bool:
-    """An open episode whose risk is gone in a way only a tick notices (it then re-arms)."""
+    """An open episode whose risk is gone in a way only a due-time judgement notices (it then re-arms)."""
     rule = rule_of(key)
     if rule == "QUESTION_UNANSWERED":
         return key.split(":", 1)[1] not in state.open_questions
@@ -33,10 +33,10 @@ def _stale_episode(state: UserState, key: str) -> bool:
 
 
 def next_check_ms(state: UserState, now_ms: int, cfg: StreamSettings) -> int | None:
-    """The earliest event time after ``now_ms`` at which a tick judgement could change ``state``.
+    """The earliest event time after ``now_ms`` at which a judgement could change ``state``.
 
     None when only a new event can change anything (nothing is coming due). API-error
-    streaks are judged by the events that make them, so they never need a tick.
+    streaks are judged by the events that make them, so they never come due.
     """
     if state.merged_into is not None:
         return None  # its activity lives on under its person now
@@ -71,7 +71,7 @@ def next_check_ms(state: UserState, now_ms: int, cfg: StreamSettings) -> int | N
             due.append(_next_day(now_ms))
     if state.is_member and not state.is_teammate and 1 <= state.orbit_level <= 3:
         # A level can fall when an activity leaves the weight window, when presence days
-        # leave theirs (day steps) or when a hold runs out; the hold starts when a tick
+        # leave theirs (day steps) or when a hold runs out; the hold starts when a judgement
         # first sees the lower level, so these are the exact moments, not hourly guesses.
         due.append(_next_day(now_ms))
         window = cfg.orbit.weight_window_days * DAY_MS
@@ -108,6 +108,13 @@ class DueQueue:
             # the silence due date): rebuild from the live ones.
             self._heap = [(due, u) for u, due in self._due.items()]
             heapq.heapify(self._heap)
+
+    def peek(self) -> int | None:
+        """The earliest due time queued, or None."""
+        heap = self._heap
+        while heap and self._due.get(heap[0][1]) != heap[0][0]:
+            heapq.heappop(heap)  # superseded
+        return heap[0][0] if heap else None
 
     def pop_due(self, now_ms: int) -> list[str]:
         """The users due at or before ``now_ms``, earliest first; they leave the queue."""

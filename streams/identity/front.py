@@ -18,12 +18,18 @@ identity-links partition (and so whose slice of the ``identities`` table) Faust 
 worker, and takes them only once the table is recovered. Offsets: stored only after the
 batch's sends are acknowledged and committed by librdkafka's auto-commit (and at once on
 revocation), so a crash replays a batch, never skips one; the join recognises the replay.
+
+Order: every entry carries its event-time tag, and every record to the join (and, when
+nothing else goes there, a record of its own at most every ``worker.clock_report_ms``)
+carries this stage's clocks of the partitions it reads (clocks.py), so the join can fold
+events in one event-time order whatever the arrival order (activity/ordering.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -34,13 +40,15 @@ import faust
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from schemas.identity import identity_key
-from streams.batches import ResolvedEntry, encode_batch
+from streams.batches import ResolvedEntry, SourceClock, encode_batch
 from streams.caching import BoundedCache
 from streams.context import StreamContext
 from streams.errors import Action, Source, build_dead_letter, classify
 from streams.exceptions import RecordTooLargeToForward, UnexpectedRecordError
 from streams.fastout import FastProducer
 from streams.identity import resolution
+from streams.identity.clocks import SourceClocks, decode_tag, encode_tag
+from streams.identity.future import require_not_future
 from streams.identity.keys import interaction_requests
 from streams.partitioning import partition_of
 from streams.timeconv import to_ms
@@ -103,6 +111,14 @@ class ResolveFront:
         self._wake = asyncio.Event()
         self._stopping = False
         self._max_ahead_ms = int(ctx.settings.streams.max_future_hours * 3_600_000)
+        self.clocks = SourceClocks(w.source_idle_ms)
+        self._poll_s = min(0.1, w.source_idle_ms / 2000)
+        self._report_every_s = w.clock_report_ms / 1000
+        # What the join partitions were last told, and when (a report goes out when the
+        # clocks changed, or once a second so a restarted join hears of every source).
+        self._reported: dict[str, SourceClock] = {}
+        self._reported_at = 0.0
+        self._n_destinations = ctx.partitions
         # Pure functions of their key, each a sixth or seventh of the stage's CPU when
         # computed per event: the deterministic id of an unlinked identity (a UUIDv5) and
         # a canonical id's partition (murmur2 in pure Python).
@@ -119,9 +135,21 @@ class ResolveFront:
             added = wanted - self.owned
             if added:
                 self.consumer.incremental_assign(self._tps(added))
+                self._take_clocks(self._tps(added))
                 self.owned |= added
                 log.info("resolve stage took partitions %s", sorted(added))
         self._wake.set()
+
+    def _take_clocks(self, tps: list[TopicPartition]) -> None:
+        """Start each partition's clock from the tag committed with its offset."""
+        now = time.monotonic()
+        for tp in self.consumer.committed(tps, timeout=10):
+            start = tp.offset
+            if start < 0:  # nothing committed: read from the start (auto.offset.reset)
+                start, _high = self.consumer.get_watermark_offsets(
+                    TopicPartition(tp.topic, tp.partition), timeout=10
+                )
+            self.clocks.take(f"{tp.topic}:{tp.partition}", decode_tag(tp.metadata), start, now)
 
     async def release(self, partitions: set[int]) -> None:
         """Before Faust hands these partitions on: finish, commit and let go of them."""
@@ -133,7 +161,19 @@ class ResolveFront:
             self._commit_now()
             self.consumer.incremental_unassign(self._tps(gone))
             self.owned -= gone
+            self._hand_back(gone)
+            await self.producer.flush()
             log.info("resolve stage released partitions %s", sorted(gone))
+
+    def _hand_back(self, partitions: set[int]) -> None:
+        """Until their next owner reports, the join waits for these partitions (one last
+        reported idle may fill up while it has no owner)."""
+        report = {}
+        for tp in self._tps(partitions):
+            source = f"{tp.topic}:{tp.partition}"
+            report[source] = SourceClock(self.clocks.at(source), idle=False)
+            self.clocks.drop(source)
+        self._send_report(report, set())
 
     def _tps(self, partitions: set[int]) -> list[TopicPartition]:
         return [
@@ -152,7 +192,7 @@ class ResolveFront:
     # -- the loop ------------------------------------------------------------------------
     def _fetch(self) -> list[Message]:
         """Block for the first record (up to 100 ms), then take what is already buffered."""
-        first = self.consumer.poll(0.1)
+        first = self.consumer.poll(self._poll_s)
         if first is None:
             return []
         rest: list[Message] = self.consumer.consume(self._max_batch - 1, 0)
@@ -166,18 +206,51 @@ class ResolveFront:
                 await self._wake.wait()
                 continue
             messages = await loop.run_in_executor(self._executor, self._fetch)
-            if not messages:
-                continue
             async with self._lock:
+                if self._stopping:
+                    break
                 # Records of partitions released while this fetch ran are someone else's now.
-                messages = [m for m in messages if m.partition() in self.owned and not self._stopping]
-                if not messages:
+                messages = [m for m in messages if m.partition() in self.owned]
+                positions, sent_to = self.process(messages) if messages else ({}, set())
+                self._maybe_report(sent_to)
+                if not positions:
                     continue
-                positions = self.process(messages)
                 await self.producer.flush()
                 self.consumer.store_offsets(
-                    offsets=[TopicPartition(t, p, o + 1) for (t, p), o in positions.items()]
+                    offsets=[
+                        TopicPartition(t, p, o + 1, encode_tag(self.clocks.at(f"{t}:{p}")))
+                        for (t, p), o in positions.items()
+                    ]
                 )
+
+    def _report(self) -> dict[str, SourceClock]:
+        def high(source: str) -> int:
+            topic, _, partition = source.rpartition(":")
+            _low, high = self.consumer.get_watermark_offsets(
+                TopicPartition(topic, int(partition)), cached=True
+            )
+            return int(high)
+
+        return self.clocks.report(high, time.monotonic())
+
+    def _maybe_report(self, sent_to: set[int]) -> None:
+        """Tell the join partitions this batch sent nothing to how far the inputs are."""
+        now = time.monotonic()
+        if now - self._reported_at < self._report_every_s:
+            return
+        report = self._report()
+        if report == self._reported and now - self._reported_at < 1.0:
+            return
+        self._send_report(report, sent_to)
+        self._reported, self._reported_at = report, now
+
+    def _send_report(self, report: dict[str, SourceClock], skip: set[int]) -> None:
+        if not report:
+            return
+        value = encode_batch([], report)
+        for destination in range(self._n_destinations):
+            if destination not in skip:
+                self.producer.produce(self.topics.batches, value, b"clocks", partition=destination)
 
     async def close(self) -> None:
         """Finish the batch in hand, commit what was forwarded, leave."""
@@ -185,6 +258,7 @@ class ResolveFront:
         self._wake.set()
         async with self._lock:
             self._executor.shutdown(wait=True)  # the fetch in flight returns within 100 ms
+            self._hand_back(set(self.owned))
             await self.producer.flush()
             try:
                 self._commit_now()
@@ -192,10 +266,12 @@ class ResolveFront:
                 self.consumer.close()
 
     # -- one batch -----------------------------------------------------------------------
-    def process(self, messages: list[Message]) -> Mapping[tuple[str, int], int]:
-        """Resolve and send a batch; returns the last offset handled per input partition."""
+    def process(self, messages: list[Message]) -> tuple[Mapping[tuple[str, int], int], set[int]]:
+        """Resolve and send a batch; returns the last offset handled per input partition and
+        the join partitions sent to (each was sent this stage's clocks with its entries)."""
         batches: dict[int, list[ResolvedEntry]] = defaultdict(list)
         positions: dict[tuple[str, int], int] = {}
+        now = time.monotonic()
         for msg in messages:
             err = msg.error()
             if err is not None:
@@ -205,21 +281,26 @@ class ResolveFront:
             topic, partition, offset = msg.topic() or "", msg.partition() or 0, msg.offset() or 0
             positions[(topic, partition)] = offset
             try:
-                entry = self._resolve(msg, topic, partition, offset)
+                entry = self._resolve(msg, topic, partition, offset, now)
             except Exception as exc:
                 if classify(exc) is Action.FATAL:
                     raise
+                self.clocks.tag(f"{topic}:{partition}", offset, None, now)
                 self._dead_letter(Source(topic, partition, offset, msg.key(), msg.value()), exc)
                 continue
             if entry is not None:
                 batches[self._partitions.get(entry.canonical_id)].append(entry)
                 self.ctx.health.agent(self._stages[topic]).processed += 1
+        report = self._report() if batches else {}
         for destination, entries in batches.items():
-            for chunk in self._chunks(entries):
+            chunks = self._chunks(entries)
+            for i, chunk in enumerate(chunks):
+                # The clocks go with the last chunk: they cover every entry of the batch.
+                clocks = report if i == len(chunks) - 1 else {}
                 self.producer.produce(
-                    self.topics.batches, encode_batch(chunk), b"batch", partition=destination
+                    self.topics.batches, encode_batch(chunk, clocks), b"batch", partition=destination
                 )
-        return positions
+        return positions, set(batches)
 
     def _chunks(self, entries: list[ResolvedEntry]) -> list[list[ResolvedEntry]]:
         """Consecutive runs of entries whose record stays under the forwarding bound."""
@@ -235,7 +316,9 @@ class ResolveFront:
             size += entry_size
         return chunks
 
-    def _resolve(self, msg: Message, topic: str, partition: int, offset: int) -> ResolvedEntry | None:
+    def _resolve(
+        self, msg: Message, topic: str, partition: int, offset: int, now: float
+    ) -> ResolvedEntry | None:
         # fastavro dicts, not models: the join builds (and validates) the model once, and a
         # model here plus a copy and re-encode cost about 0.2 ms per event.
         serde = self.ctx.serde
@@ -245,14 +328,19 @@ class ResolveFront:
             raise UnexpectedRecordError(
                 Source(topic, partition, offset), name, "a product or community event"
             )
+        event_ms = to_ms(record["occurred_at"])
+        # Refused before it can move its partition's clock days ahead (dead-lettered).
+        require_not_future(event_ms, to_ms(self.ctx.clock()), self._max_ahead_ms)
         canonical: str | None = record.get("canonical_id")
         out = self._outputs[topic]
         if canonical is None:
             identity = record["identity"]
             key = identity_key(identity["provider"], identity["external_id"])
             if msg.key() != key.encode():
-                # Keyed by something else: resolve it on the partition that owns its identity.
+                # Keyed by something else: resolve it on the partition that owns its identity
+                # (its event time counts there, when it is read again).
                 self.producer.produce(topic, value, key.encode(), headers=_headers(msg))
+                self.clocks.tag(f"{topic}:{partition}", offset, None, now)
                 return None
             canonical = self.identities.cached_get(key) or self._deterministic.get(key)
             record["canonical_id"] = canonical
@@ -267,7 +355,8 @@ class ResolveFront:
         self.ctx.health.outputs[out] += 1
         for target_key, request in interaction_requests(name, record, canonical):
             self.producer.produce(self.topics.interactions, request, target_key.encode())
-        return ResolvedEntry(topic, partition, offset, canonical, value)
+        tag = self.clocks.tag(f"{topic}:{partition}", offset, event_ms, now)
+        return ResolvedEntry(topic, partition, offset, canonical, value, tag if tag is not None else event_ms)
 
     def _dead_letter(self, source: Source, exc: BaseException) -> None:
         stage = self._stages.get(source.topic, "resolve")

@@ -40,7 +40,7 @@ def usage_drop(state: UserState, now_ms: int, cfg: TriggerSettings) -> tuple[Ris
             "recent_days": str(cfg.usage_recent_days),
         }
         # The episode starts the day after the last active day before the quiet stretch: a
-        # property of the data, so a tick mid-replay and the user's own return agree on it.
+        # property of the data, so a due-time judgement and the user's own return agree on it.
         before = [d for d, n in state.product_days.items() if n > 0 and d < recent_first]
         start_day = max(before) + 1 if before else recent_first
         return Risk("USAGE_DROP", ChurnReason.USAGE_DROP, start_day * DAY_MS, evidence), False
@@ -101,12 +101,12 @@ def onboarding_stalled(state: UserState, now_ms: int, cfg: TriggerSettings) -> R
 # Which risks each kind of input may judge. An event only judges what is built from its
 # own input, at its own event time: that input's earlier events of the user are on the
 # same partition, in order, so the state is complete up to that time. What mixes inputs
-# (signup vs onboarding steps) or users (answers) waits for ticks, which judge at a
-# watermark every input has reached.
+# (signup vs onboarding steps) or users (answers) waits for the user's due time, judged
+# once every input has passed it (activity/agents.py).
 SCOPES = {
     "product": frozenset({"API_ERRORS", "USAGE_DROP"}),
     "community": frozenset({"MEMBER_SILENT"}),
-    "tick": frozenset(
+    "due": frozenset(
         {"API_ERRORS", "USAGE_DROP", "MEMBER_SILENT", "ONBOARDING_STALLED", "QUESTION_UNANSWERED"}
     ),
 }

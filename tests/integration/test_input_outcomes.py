@@ -1,11 +1,13 @@
 """Defined outcomes for odd input, on the real broker: an unknown event type and an
 unknown identity provider are dead letters saying so; a very old event is late: it
-counts in the score but fires nothing."""
+counts in the score but fires nothing; an event dated days ahead is a dead letter and
+never moves event time."""
 
 from __future__ import annotations
 
 import io
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from confluent_kafka import Producer
@@ -142,3 +144,32 @@ def test_a_message_with_neither_key_nor_value_is_a_dead_letter_and_the_agent_liv
     assert score.value.source_event_id == good.event_id
     health = pipeline.health()
     assert health["healthy"] is True, health
+
+
+def test_an_event_from_the_future_is_a_dead_letter_and_never_moves_event_time(pipeline_factory) -> None:
+    pipeline = pipeline_factory(partitions=1, streams=STREAMS)
+    pipeline.start_workers(1)
+    asker, other = ev.product("asker"), ev.product("other")
+    question = ev.make(
+        "PostCreated", asker, ev.at(0), post_id="q1", channel="help", title="stuck", is_question=True
+    )
+    # Dated three days past the worker's clock: had it moved event time, the question
+    # (unanswered 48 h later) would be judged at once.
+    future_at = datetime.now(UTC) + timedelta(hours=72)
+    future = ev.make("FeatureUsed", other, future_at, feature="export")
+    send_events(pipeline.settings, [question, future])
+    [dead] = pipeline.read_raw(DEAD_LETTERS, expect=1, settle=1.0)
+    assert dead.headers["error_class"] == b"FutureEventError"
+    error = dead.headers["error"].decode()
+    assert error.startswith(f"field occurred_at {future_at.isoformat(timespec='milliseconds')[:19]}")
+    assert "ahead of the worker's clock" in error and error.endswith("(tolerance 24 h)")
+    assert pipeline.read(CHURN_TRIGGERS, expect=0, settle=3.0) == []
+    # The control: an event three days after the question moves event time past its due.
+    send_events(pipeline.settings, [ev.make("FeatureUsed", other, ev.at(72), feature="export")])
+    [trigger] = pipeline.read(CHURN_TRIGGERS, expect=1, settle=1.0)
+    assert (trigger.value.canonical_id, trigger.value.reason.value) == (
+        deterministic_canonical_id("product", "asker"),
+        "QUESTION_UNANSWERED",
+    )
+    # Judged at the event time it came due (asked + 48 h), whenever the judgement ran.
+    assert trigger.value.fired_at == ev.at(48)

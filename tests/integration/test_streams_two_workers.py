@@ -43,7 +43,7 @@ def test_two_workers_with_the_same_settings_on_one_host_are_healthy_and_split_pa
     root = tmp_path / "var" / "worker"
     root.mkdir(parents=True)
     # The defaults a user gets (RocksDB tables, no port, no name), one shared data root.
-    worker = WorkerSettings(data_dir=root, commit_interval_s=0.5, tick_interval_s=0.5)
+    worker = WorkerSettings(data_dir=root, commit_interval_s=0.5)
     settings = pipeline.settings.model_copy(update={"worker": worker})
     env = to_environment(settings)
     orbitstream = str(Path(sys.executable).parent / "orbitstream")

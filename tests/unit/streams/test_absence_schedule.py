@@ -8,7 +8,6 @@ from infra.settings import StreamSettings
 from streams.activity.process import check_absence
 from streams.activity.schedule import DueQueue, next_check_ms
 from streams.activity.state import DAY_MS, HOUR_MS, UserState
-from streams.activity.watermarks import IDLE_INPUT_MS, InputClocks
 from streams.timeconv import from_ms
 
 CFG = StreamSettings()
@@ -91,20 +90,14 @@ def test_due_queue_stays_bounded_when_due_times_keep_moving() -> None:
     assert queue.pop_due(20_000) == [f"u{i}" for i in range(10)]
 
 
-def test_input_clocks_take_the_slowest_active_input_and_restore_from_the_table() -> None:
-    clocks = InputClocks(["product", "community"])
-    assert clocks.watermark(0, 0) is None
-    clocks.advance(0, "product", 5_000, wall_ms=100)
-    clocks.advance(0, "community", 9_000, wall_ms=100)
-    clocks.advance(0, "product", 4_000, wall_ms=200)  # late: the clock never goes back
-    assert clocks.watermark(0, 300) == 5_000
-    # Product quiet past the idleness bound: community time alone counts.
-    clocks.advance(0, "community", 12_000, wall_ms=100 + IDLE_INPUT_MS)
-    assert clocks.watermark(0, 100 + IDLE_INPUT_MS) == 12_000
-    # The table never moves a clock back; after a rebalance it is the starting point.
-    clocks.restore(0, "community", (1_000, 0))
-    assert clocks.get(0, "community") == (12_000, 100 + IDLE_INPUT_MS)
-    clocks.forget([0])
-    assert clocks.watermark(0, 0) is None
-    clocks.restore(0, "product", (7_000, 50))
-    assert clocks.get(0, "product") == (7_000, 50)
+def test_due_queue_peek_skips_superseded_entries() -> None:
+    queue = DueQueue()
+    assert queue.peek() is None
+    queue.set("a", 500)
+    queue.set("b", 900)
+    queue.set("a", 1_200)  # a's earlier due time is superseded
+    assert queue.peek() == 900
+    assert queue.pop_due(900) == ["b"]
+    assert queue.peek() == 1_200
+    queue.set("a", None)
+    assert queue.peek() is None

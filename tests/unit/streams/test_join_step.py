@@ -8,9 +8,10 @@ from infra.settings import StreamSettings
 from schemas.catalog import SchemaCatalog
 from schemas.serde import AvroSerde
 from streams.activity.join import JoinStep
+from streams.activity.ordering import EventTimeMerge
 from streams.activity.process import apply_event
 from streams.activity.state import UserState
-from streams.batches import ResolvedEntry, decode_batch, encode_batch
+from streams.batches import ResolvedBatch, ResolvedEntry, SourceClock, decode_batch, encode_batch
 from tests.fixtures import events as ev
 
 CFG = StreamSettings()
@@ -33,8 +34,13 @@ def _events() -> list[object]:
 
 
 def test_batch_codec_round_trips_every_field() -> None:
-    entries = [ResolvedEntry("t", 3, 2**40, "c", b"\x00\xff"), ResolvedEntry("u", 0, 0, "d", b"")]
-    assert decode_batch(encode_batch(entries)) == entries
+    entries = [ResolvedEntry("t", 3, 2**40, "c", b"\x00\xff", 2**41), ResolvedEntry("u", 0, 0, "d", b"")]
+    clocks = {"t:3": SourceClock(2**41, False), "u:0": SourceClock(None, True)}
+    decoded = decode_batch(encode_batch(entries, clocks))
+    assert decoded.entries == entries
+    assert decoded.clocks == clocks
+    # A record of clocks alone (what the resolve stage sends a partition it has no events for).
+    assert decode_batch(encode_batch([], clocks)) == ResolvedBatch([], clocks)
 
 
 def test_a_batch_gives_the_same_scores_as_folding_one_event_at_a_time() -> None:
@@ -98,16 +104,35 @@ def test_an_entry_whose_event_names_another_user_is_refused() -> None:
     assert "expected its resolved event" in str(out.failures[0][1])
 
 
-def test_a_batch_folds_the_inputs_of_a_user_in_event_time_order() -> None:
+def test_the_inputs_of_a_user_are_folded_in_event_time_order() -> None:
     used = ev.make("FeatureUsed", ev.product("a"), ev.at(hours=2), feature="x")
     posted = ev.make("PostCreated", ev.product("a"), ev.at(hours=1), post_id="p", channel="c", title="t")
     late = ev.make("FeatureUsed", ev.product("a"), ev.at(hours=0), feature="y")
+    h = 3_600_000
+    t0 = _entry(late, 0).tag  # the fixture's tags are 0: tag as the resolve stage would
     community = ResolvedEntry(
-        "community-events", 0, 0, "u1", SERDE.encode(posted.model_copy(update={"canonical_id": "u1"}), "c")
+        "community-events",
+        0,
+        0,
+        "u1",
+        SERDE.encode(posted.model_copy(update={"canonical_id": "u1"}), "c"),
+        tag=t0 + h,
     )
-    # Arrival order: the product event at 2 h, then (same partition) a late one at 0 h, then
-    # the community event at 1 h from another input.
-    out = JoinStep(CFG, SERDE).run([_entry(used, 5), _entry(late, 6), community], lambda _: None, EMITTED)
+    # Arrival order: the product event at 2 h, then (same partition) a late one at 0 h,
+    # whose tag is its partition's 2 h; then the community event at 1 h from another input.
+    product = [
+        ResolvedEntry(PRODUCT, 0, 5, "u1", _entry(used, 5).value, t0 + 2 * h),
+        ResolvedEntry(PRODUCT, 0, 6, "u1", _entry(late, 6).value, t0 + 2 * h),
+    ]
+    merge = EventTimeMerge[ResolvedEntry]([f"{PRODUCT}:0", "community-events:0"])
+    for e in product:
+        merge.add(e.source, e.tag, e.offset, e)
+    merge.report({f"{PRODUCT}:0": SourceClock(t0 + 2 * h, False)})
+    assert list(merge.release()) == []  # the community input has not reported yet
+    merge.add(community.source, community.tag, community.offset, community)
+    merge.report({"community-events:0": SourceClock(t0 + 3 * h, False)})
+    ordered = [e for _, e in merge.release()]
+    out = JoinStep(CFG, SERDE).run(ordered, lambda _: None, EMITTED)
     # The community event comes before the later product event; the product partition keeps
     # its own order (offsets only grow), so the late event stays after the one at 2 h.
     assert [a.event.event_id for a in out.applied] == [posted.event_id, used.event_id, late.event_id]
