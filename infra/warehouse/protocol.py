@@ -161,7 +161,11 @@ def parse(
     if match is not None and match.end() >= len(text_head.rstrip()):
         request = QueryRequest(sql="", fmt=fmt, database=database, settings=settings, params=bound)
         return ParsedRequest(request, match.group("target"), match.group("fmt"), body, params.get("query_id"))
-    sql = text_head + (body.decode("utf-8", errors="strict") if body else "")
+    try:
+        sql = text_head + (body.decode("utf-8") if body else "")
+    except UnicodeDecodeError as exc:
+        # clickhouse-server appends the body to the URL's query text: not text, not a query.
+        raise BadRequest(62, f"Query is not valid UTF-8 at byte {len(text_head.encode()) + exc.start}") from exc
     if not sql.strip():
         raise BadRequest(62, "Empty query.")
     explicit = _FORMAT.search(sql)

@@ -72,12 +72,6 @@ def test_compressed_bodies_come_back_byte_for_byte(encoding: str, compress: obje
     assert decompress(compress(data), encoding) == data
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=UnicodeDecodeError,
-    reason="protocol.parse decodes such a body strictly and lets UnicodeDecodeError escape "
-    "(line 139) instead of refusing it with BadRequest code 62",
-)
 @given(st.text(max_size=80), st.binary(max_size=300))
 @example(sql="SELECT 1", body=b"\x80")
 def test_a_query_in_the_url_with_any_body_parses_or_is_refused(sql: str, body: bytes) -> None:
