@@ -78,6 +78,12 @@ ANALYSES: dict[str, Analysis] = {
             rows.DensityRow,
         ),
         Analysis(
+            "connections",
+            "Meaningful connections per member",
+            "How many people does a member hold conversations with, and is that growing?",
+            rows.ConnectionsRow,
+        ),
+        Analysis(
             "orbit_distribution",
             "Orbit levels over time",
             "How many members are in each Orbit level at the end of each period?",
@@ -130,12 +136,6 @@ ANALYSES: dict[str, Analysis] = {
             "Transactional vs relational",
             "Do users come to the community for help, or to work with others?",
             rows.InteractionRow,
-        ),
-        Analysis(
-            "connections",
-            "Meaningful connections per member",
-            "How many people does a member hold conversations with, and is that growing?",
-            rows.ConnectionsRow,
         ),
         Analysis(
             "mentor_outcome",

@@ -186,6 +186,8 @@ def _headlines(data: ReportData) -> list[tuple[str, str, str]]:
     hours = summary.median_hours(data.time_to_first_value)
     moves = summary.movement_in_last_period(data.orbit_movement)
     gravity = summary.latest_gravity(data.gravity)
+    nrr = summary.last_net_revenue_retention(data.revenue)
+    onboarded = summary.onboarding_retention(data.onboarding)
 
     def h(value: float | None) -> str:
         return "–" if value is None else f"{value:.1f} h"
@@ -202,6 +204,10 @@ def _headlines(data: ReportData) -> list[tuple[str, str, str]]:
          "weighted commitment per member"),
         ("Orbit moves, last period", "–" if moves is None else f"up {moves[0]}",
          "" if moves is None else f"held {moves[1]}, down {moves[2]}"),
+        ("Net revenue retention, last period", f"members {charts.percent(nrr['member'])}",
+         f"non-members {charts.percent(nrr['non-member'])}"),
+        (f"Retained at day {data.settings.retention_day} after joining",
+         f"onboarded in week one {onboarded['onboarded']}", f"not {onboarded['not onboarded']}"),
     ]  # fmt: skip
 
 

@@ -72,6 +72,13 @@ def test_playbook_charts_draw_the_numbers_they_show(page: str) -> None:
     assert "retained at day 30" in chart["mentor_outcome"] and "0/2" in chart["mentor_outcome"]
 
 
+def test_headlines_carry_the_last_periods_revenue_retention_and_onboarding(page: str) -> None:
+    cards = page[page.index('<div class="cards">') : page.index("<section")]
+    # P1: members 3500 / 5000; non-members 2500 / 1500. Day 30: onboarded 3/3, others 1/7.
+    assert "members 70%" in cards and "non-members 167%" in cards
+    assert "onboarded in week one 100% (3/3)" in cards and "not 14% (1/7)" in cards
+
+
 def test_the_demo_banner_says_how_the_population_was_built(
     page: str, analyses: Analyses, tmp_path: Path
 ) -> None:

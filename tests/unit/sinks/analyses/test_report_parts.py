@@ -13,6 +13,7 @@ from sinks.analyses.rows import (
     MovementRow,
     OnboardingRow,
     RetentionRow,
+    RevenueRow,
     SegmentCell,
     TriggerRow,
 )
@@ -96,3 +97,15 @@ def test_the_demo_banner_names_both_churn_shares() -> None:
     text = DemoPopulation(churn_share_members=0.12, churn_share_non_members=0.35).banner()
     assert "12% of members" in text and "35% of non-members" in text
     assert "put there by the generator" in text
+
+
+def test_revenue_and_onboarding_headlines() -> None:
+    revenue = [
+        RevenueRow(P0, "member", 2, 3000, 0, 2000, 0, 0, 5000, 5 / 3),
+        RevenueRow(P1, "member", 2, 5000, 0, 0, 1500, 0, 3500, 0.7),  # the last period's
+    ]
+    assert summary.last_net_revenue_retention(revenue) == {"member": 0.7, "non-member": None}
+    assert summary.last_net_revenue_retention([]) == {"member": None, "non-member": None}
+    onboarding = [OnboardingRow("onboarded", 3, 3, 3, 1.0, 2, 1, 0.5)]
+    totals = summary.onboarding_retention(onboarding)
+    assert (str(totals["onboarded"]), str(totals["not onboarded"])) == ("100% (3/3)", "–")
