@@ -167,6 +167,7 @@ def connections(rows: Sequence[ConnectionsRow]) -> str:
             ax.annotate(f"{value:.2f}: {r.connected_members} of {r.members} connected", (x, value),
                         textcoords="offset points", xytext=(0, 6), ha="center", fontsize=8)  # fmt: skip
         ax.set_ylim(0, max(values) * 1.3 or 1.0)
+        ax.margins(x=0.15)  # room for the first and last labels
         ax.set_ylabel("meaningful connections per member")
         ax.set_xlabel("at the end of the period ending")
         return _svg(fig)

@@ -4,8 +4,8 @@
 -- suggested      users with a mentor suggestion at or before as_of; anchor = their first
 --                suggestion's suggested_at, error class = that suggestion's.
 -- not suggested  users never suggested a mentor who had a failed ApiCall of an error class
---                some suggestion was made for; anchor = their first such call, error
---                class = its class.
+--                some suggestion (of anyone's) was made for; anchor = their first such call,
+--                error class = its class.
 -- Outcomes, over the followup_days after the anchor (measured once anchor + followup_days
 -- <= as_of):
 --   got_answer     a question the user posted (PostCreated) was first accepted
@@ -16,81 +16,78 @@
 -- [anchor + D - window_days, anchor + D), measured once anchor + D <= as_of.
 -- Teammates (staff) are left out.
 --
--- Events are read from events_resolved: deduplicated, each under its identity's current user.
+-- Events are read from events_resolved (deduplicated, each under its identity's current
+-- user) in one pass, per user as arrays: the view re-resolves every event each time it is read.
 -- Parameters: as_of DateTime64(3); followup_days, day, window_days UInt16.
 WITH
     {as_of:DateTime64(3, 'UTC')} AS as_of_at,
     {followup_days:UInt16} AS f,
     {day:UInt16} AS d,
-    teammates AS (
-        SELECT DISTINCT canonical_id FROM events_resolved WHERE event_type = 'MemberJoined' AND is_teammate
-    ),
-    suggestions AS (
-        SELECT canonical_id, error_class, suggested_at, suggestion_id
+    {window_days:UInt16} AS w,
+    (SELECT groupUniqArray(error_class) FROM mentor_suggestions_final WHERE suggested_at <= as_of_at)
+        AS suggested_classes,
+    first_suggestion AS (
+        SELECT canonical_id,
+               argMin(error_class, (suggested_at, suggestion_id)) AS first_class,
+               min(suggested_at) AS first_at
         FROM mentor_suggestions_final
-        WHERE suggested_at <= as_of_at AND canonical_id NOT IN teammates
-    ),
-    people AS (
-        SELECT 'suggested' AS grp, canonical_id,
-               argMin(error_class, (suggested_at, suggestion_id)) AS anchor_class,
-               min(suggested_at) AS anchor_at
-        FROM suggestions
-        GROUP BY canonical_id
-        UNION ALL
-        SELECT 'not suggested' AS grp, canonical_id,
-               argMin(error_class, (occurred_at, event_id)) AS anchor_class,
-               min(occurred_at) AS anchor_at
-        FROM events_resolved
-        WHERE event_type = 'ApiCall' AND error_class IN (SELECT error_class FROM suggestions)
-            AND occurred_at <= as_of_at AND canonical_id != ''
-            AND canonical_id NOT IN (SELECT canonical_id FROM suggestions)
-            AND canonical_id NOT IN teammates
+        WHERE suggested_at <= as_of_at
         GROUP BY canonical_id
     ),
     first_accepted AS (
+        -- a question's first accepted answer (post ids need no identity resolution)
         SELECT post_id, min(occurred_at) AS accepted_at
-        FROM events_resolved WHERE event_type = 'AnswerAccepted' AND post_id != '' GROUP BY post_id
+        FROM events_final WHERE event_type = 'AnswerAccepted' AND post_id != '' GROUP BY post_id
     ),
-    answered AS (
-        SELECT DISTINCT p.canonical_id
-        FROM people AS p
-        INNER JOIN events_resolved AS q ON q.canonical_id = p.canonical_id
-        INNER JOIN first_accepted AS a ON a.post_id = q.post_id
-        WHERE q.event_type = 'PostCreated'
-            AND a.accepted_at >= p.anchor_at AND a.accepted_at <= p.anchor_at + toIntervalDay(f)
-    ),
-    followed AS (
-        -- per user: the last failure of the class and the last success in the followup,
-        -- and whether active in the week before day d
+    users AS (
         SELECT
-            p.canonical_id AS canonical_id,
-            maxOrNullIf(e.occurred_at, e.event_type = 'ApiCall' AND e.error_class = p.anchor_class
-                        AND e.occurred_at > p.anchor_at AND e.occurred_at <= p.anchor_at + toIntervalDay(f))
+            e.canonical_id AS canonical_id,
+            maxIf(e.is_teammate, e.event_type = 'MemberJoined') AS teammate,
+            -- (time, event id, error class, succeeded) of every API call, in time order
+            arraySort(groupArrayIf(
+                (e.occurred_at, e.event_id, e.error_class, e.error_class = '' AND e.status_code < 400),
+                e.event_type = 'ApiCall'
+            )) AS calls,
+            -- when each of the user's questions was first answered
+            groupArrayIf(a.accepted_at, e.event_type = 'PostCreated' AND a.post_id != '') AS answered_at,
+            groupArrayIf(e.occurred_at, e.event_type NOT IN ('PlanChanged', 'SupportTicketClosed')) AS active_at
+        FROM events_resolved AS e
+        LEFT JOIN first_accepted AS a ON a.post_id = e.post_id
+        WHERE e.canonical_id != '' AND e.occurred_at <= as_of_at
+        GROUP BY e.canonical_id
+    ),
+    people AS (
+        SELECT
+            u.canonical_id AS canonical_id,
+            s.canonical_id != '' AS suggested,  -- '' when there is no suggestion (join_use_nulls 0)
+            -- the first failed call of a suggested-for class; a zero tuple when there is none
+            arrayFirst(c -> c.3 != '' AND has(suggested_classes, c.3), u.calls) AS first_failure,
+            if(suggested, s.first_class, first_failure.3) AS anchor_class,
+            if(suggested, s.first_at, first_failure.1) AS anchor_at,
+            anchor_at + toIntervalDay(f) AS followup_end,
+            arrayLast(c -> c.3 = anchor_class AND c.1 > anchor_at AND c.1 <= followup_end, u.calls).1
                 AS last_failed_at,
-            maxOrNullIf(e.occurred_at, e.event_type = 'ApiCall' AND e.error_class = '' AND e.status_code < 400
-                        AND e.occurred_at > p.anchor_at AND e.occurred_at <= p.anchor_at + toIntervalDay(f))
-                AS last_ok_at,
-            ifNull(last_ok_at > ifNull(last_failed_at, p.anchor_at), false) AS stopped,
-            max(e.event_type NOT IN ('PlanChanged', 'SupportTicketClosed')
-                AND e.occurred_at >= p.anchor_at + toIntervalDay(d - {window_days:UInt16})
-                AND e.occurred_at < p.anchor_at + toIntervalDay(d)) AS retained
-        FROM people AS p
-        INNER JOIN events_resolved AS e ON e.canonical_id = p.canonical_id
-        GROUP BY p.canonical_id, p.anchor_class, p.anchor_at
+            arrayLast(c -> c.4 AND c.1 > anchor_at AND c.1 <= followup_end, u.calls).1 AS last_ok_at,
+            last_ok_at > greatest(anchor_at, last_failed_at) AS stopped,
+            arrayExists(t -> t >= anchor_at AND t <= followup_end, u.answered_at) AS got,
+            arrayExists(t -> t >= anchor_at + toIntervalDay(d - w) AND t < anchor_at + toIntervalDay(d),
+                        u.active_at) AS retained
+        FROM users AS u
+        LEFT JOIN first_suggestion AS s ON s.canonical_id = u.canonical_id
+        WHERE NOT u.teammate AND (suggested OR first_failure.3 != '')
     )
 SELECT
-    p.grp AS segment,
+    if(suggested, 'suggested', 'not suggested') AS segment,
     count() AS users,
-    countIf(p.anchor_at + toIntervalDay(f) <= as_of_at) AS measured_followup,
-    countIf(p.anchor_at + toIntervalDay(f) <= as_of_at AND p.canonical_id IN answered) AS got_answer,
+    countIf(followup_end <= as_of_at) AS measured_followup,
+    countIf(followup_end <= as_of_at AND got) AS got_answer,
     if(measured_followup = 0, NULL, got_answer / measured_followup) AS got_answer_share,
-    countIf(p.anchor_at + toIntervalDay(f) <= as_of_at AND o.stopped) AS error_stopped,
+    countIf(followup_end <= as_of_at AND stopped) AS error_stopped,
     if(measured_followup = 0, NULL, error_stopped / measured_followup) AS error_stopped_share,
-    countIf(p.anchor_at + toIntervalDay(d) <= as_of_at) AS measured_day,
-    countIf(p.anchor_at + toIntervalDay(d) <= as_of_at AND o.retained) AS retained_day,
+    countIf(anchor_at + toIntervalDay(d) <= as_of_at) AS measured_day,
+    countIf(anchor_at + toIntervalDay(d) <= as_of_at AND retained) AS retained_day,
     if(measured_day = 0, NULL, retained_day / measured_day) AS retention_day
-FROM people AS p
-LEFT JOIN followed AS o ON o.canonical_id = p.canonical_id
+FROM people
 GROUP BY segment
-ORDER BY segment DESC
+ORDER BY segment DESC  -- suggested first
 SETTINGS join_use_nulls = 0

@@ -56,5 +56,5 @@ SELECT
 FROM members AS m
 LEFT JOIN retained AS r ON r.canonical_id = m.canonical_id
 GROUP BY segment
-ORDER BY segment
+ORDER BY segment DESC  -- onboarded first
 SETTINGS join_use_nulls = 0

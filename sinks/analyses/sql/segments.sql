@@ -7,7 +7,7 @@
 --              level (not a member);
 -- usage_stage  from product use before the start:
 --              trial      no first value yet (a successful ApiCall, error_class '' and
---                         status_code < 400, or a key FeatureUsed), never used the product included;
+--                         status_code < 400, or a key FeatureUsed), or no product use at all;
 --              activated  first value reached, fewer than habitual_days active product days;
 --              habitual   at least habitual_days active product days;
 --              power      at least power_days active product days;

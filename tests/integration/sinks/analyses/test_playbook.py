@@ -95,10 +95,10 @@ def test_first_week_onboarding_retention_at_day_30_and_90(playbook: Analyses) ->
     #   Day 30: o3 Feb 6 only (the others are quiet in their [join + 23 d, join + 30 d)) -> 1/7.
     #   Day 90: o3 Apr 7 only (s1's sessions end Mar 15, before its [Mar 26, Apr 2)) -> 1/7.
     assert playbook.onboarding(AS_OF) == [
-        OnboardingRow("not onboarded", members=7, measured_day=7, retained_day=1, retention_day=1 / 7,
-                      measured_long_day=7, retained_long_day=1, retention_long_day=1 / 7),
         OnboardingRow("onboarded", members=3, measured_day=3, retained_day=3, retention_day=1.0,
                       measured_long_day=2, retained_long_day=1, retention_long_day=0.5),
+        OnboardingRow("not onboarded", members=7, measured_day=7, retained_day=1, retention_day=1 / 7,
+                      measured_long_day=7, retained_long_day=1, retention_long_day=1 / 7),
     ]  # fmt: skip
 
 
