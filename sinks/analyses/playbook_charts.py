@@ -82,6 +82,8 @@ def revenue(rows: Sequence[RevenueRow]) -> str:
 def lifetime_value(rows: Sequence[LifetimeValueRow]) -> str:
     if not rows:
         return _empty("No signups yet")
+    if not any(r.ltv_to_date_cents for r in rows):
+        return _empty("No signup has paid anything yet (free plans only)")
     weeks, series, notes = _by_segment(
         rows,
         lambda r: r.cohort_week,

@@ -9,6 +9,7 @@ from sinks.analyses.report import DemoPopulation, cell_text
 from sinks.analyses.rows import (
     ChurnRow,
     DeflectionRow,
+    LifetimeValueRow,
     MentorOutcomeRow,
     MovementRow,
     OnboardingRow,
@@ -83,6 +84,8 @@ def test_money_cells_are_dollars_and_level_zero_is_named() -> None:
 def test_playbook_charts_without_data_say_so() -> None:
     assert "No paying customer at the start" in playbook_charts.revenue([])
     assert "No signups yet" in playbook_charts.lifetime_value([])
+    free = LifetimeValueRow(date(2026, 3, 2), "member", 20, 0, 0, 0.0, 0.0)
+    assert "No signup has paid anything yet" in playbook_charts.lifetime_value([free])
     unmeasured = OnboardingRow("onboarded", 4, 0, 0, None, 0, 0, None)
     assert "No member has reached day 30 after joining yet" in playbook_charts.onboarding(
         [unmeasured], 30, 90
