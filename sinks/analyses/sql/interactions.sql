@@ -22,24 +22,21 @@ WITH
     {end:DateTime64(3, 'UTC')} AS end_at,
     {period_days:UInt16} AS days,
     toInt64(days) * 86400000 AS period_ms,
-    teammates AS (
-        SELECT DISTINCT canonical_id FROM events_resolved WHERE event_type = 'MemberJoined' AND is_teammate
-    ),
     joined AS (
-        SELECT canonical_id, min(occurred_at) AS joined_at, true AS found  -- found: false when not joined
+        -- found: false for a user with no MemberJoined (join_use_nulls 0 gives the default)
+        SELECT canonical_id, min(occurred_at) AS joined_at, max(is_teammate) AS teammate, true AS found
         FROM events_resolved WHERE event_type = 'MemberJoined' GROUP BY canonical_id
     ),
-    posts AS (
-        SELECT post_id, canonical_id, occurred_at, is_question
-        FROM events_resolved WHERE event_type = 'PostCreated' AND post_id != ''
-    ),
-    answered AS (
-        SELECT DISTINCT q.post_id
-        FROM posts AS q
-        INNER JOIN events_resolved AS r ON r.post_id = q.post_id
-        WHERE q.is_question AND r.event_type = 'ReplyCreated' AND r.canonical_id != q.canonical_id
-            AND r.occurred_at >= q.occurred_at
-            AND r.occurred_at <= q.occurred_at + toIntervalHour({unanswered_hours:UInt16})
+    threads AS (
+        -- per post: who posted it and who replied when (one pass: the view re-resolves every
+        -- event each time it is read)
+        SELECT
+            post_id,
+            argMinIf(canonical_id, occurred_at, event_type = 'PostCreated') AS author,
+            groupArrayIf((canonical_id, occurred_at), event_type = 'ReplyCreated') AS replies
+        FROM events_resolved
+        WHERE post_id != '' AND event_type IN ('PostCreated', 'ReplyCreated')
+        GROUP BY post_id
     ),
     acts AS (
         SELECT
@@ -47,9 +44,13 @@ WITH
             intDiv(toUnixTimestamp64Milli(e.occurred_at) - toUnixTimestamp64Milli(start_at), period_ms) AS k,
             multiIf(
                 e.event_type = 'SupportTicketOpened', 'ticket',
-                e.event_type = 'PostCreated' AND e.is_question AND e.post_id NOT IN answered, 'unanswered',
-                e.event_type = 'ReplyCreated'
-                    AND (e.post_id, e.canonical_id) NOT IN (SELECT post_id, canonical_id FROM posts), 'reply',
+                e.event_type = 'PostCreated' AND e.is_question
+                    AND NOT arrayExists(
+                        r -> r.1 != e.canonical_id AND r.2 >= e.occurred_at
+                             AND r.2 <= e.occurred_at + toIntervalHour({unanswered_hours:UInt16}),
+                        t.replies
+                    ), 'unanswered',
+                e.event_type = 'ReplyCreated' AND t.author != e.canonical_id, 'reply',
                 e.event_type = 'AnswerAccepted', 'answer',
                 e.event_type = 'Mention', 'mention',
                 e.event_type = 'EventAttended', 'attended',
@@ -58,7 +59,8 @@ WITH
             j.found AND j.joined_at < start_at + toIntervalMillisecond(k * period_ms) AS is_member
         FROM events_resolved AS e
         LEFT JOIN joined AS j ON j.canonical_id = e.canonical_id
-        WHERE e.canonical_id != '' AND e.canonical_id NOT IN teammates
+        LEFT JOIN threads AS t ON t.post_id = e.post_id
+        WHERE e.canonical_id != '' AND NOT j.teammate
             AND e.occurred_at >= start_at AND e.occurred_at < end_at
     ),
     counts AS (
