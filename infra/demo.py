@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -23,6 +23,9 @@ from rich.table import Table
 
 from infra.settings import KAFKA_CLIENT_LOGGER, Settings
 from infra.stack import LocalStack, wait_for_group
+
+if TYPE_CHECKING:
+    from producers.workload import WorkloadConfig
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,8 @@ def run_demo(settings: Settings, options: DemoOptions, console: Console) -> bool
         wait_for_group(s, s.topics.name(s.worker.app_id), 1, [worker])
         console.print("worker joined its group; producing")
 
-        events = list(generate(WorkloadConfig(users=options.users, days=options.days, seed=options.seed)))
+        workload = WorkloadConfig(users=options.users, days=options.days, seed=options.seed)
+        events = list(generate(workload))
         activity = sum(1 for e in events if type(e).__name__ != "IdentityLink")
         with _progress(console) as progress, EventProducer(s, source="demo") as producer:
             task = progress.add_task("events sent", total=len(events))
@@ -113,7 +117,9 @@ def run_demo(settings: Settings, options: DemoOptions, console: Console) -> bool
                 time.sleep(0.5)
         _print_summary(console, client, s, len(events), activity)
         ok = all(count == activity for count in landed.values())
-        _write_report(console, stack.warehouse.client(database=s.warehouse.database), s, options.workdir)
+        _write_report(
+            console, stack.warehouse.client(database=s.warehouse.database), s, options.workdir, workload
+        )
     verdict = "[bold green]done[/]" if ok else "[bold red]INCOMPLETE[/]"
     console.print(f"{verdict} in {time.monotonic() - started:.1f}s; every process stopped")
     return ok
@@ -141,13 +147,19 @@ def _client_logs(path: Path) -> Iterator[None]:
         logger.setLevel(previous)
 
 
-def _write_report(console: Console, client: object, s: Settings, workdir: Path) -> None:
-    """The analyses' HTML report of what the demo loaded (a few seconds)."""
+def _write_report(
+    console: Console, client: object, s: Settings, workdir: Path, workload: WorkloadConfig
+) -> None:
+    """The analyses' HTML report of what the demo loaded (a few seconds), with a banner saying
+    how the synthetic population was built."""
     from sinks.analyses import Analyses
-    from sinks.analyses.report import write_report
+    from sinks.analyses.report import DemoPopulation, write_report
 
     started = time.monotonic()
-    path = write_report(Analyses(client, s.analyses), workdir / "report.html", source="demo warehouse")
+    demo = DemoPopulation(workload.churn_share_members, workload.churn_share_non_members)
+    path = write_report(
+        Analyses(client, s.analyses), workdir / "report.html", source="demo warehouse", demo=demo
+    )
     console.print(
         f"report: {path} ({path.stat().st_size / 1024:.0f} KiB in {time.monotonic() - started:.1f}s); "
         "open it in a browser"

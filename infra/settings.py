@@ -376,11 +376,47 @@ class AnalysesSettings(_Section):
     )
     period_days: int = Field(default=7, ge=1, description="Length of a period in time series.")
     report_periods: int = Field(default=12, ge=1, description="Periods the report covers at most.")
+    long_retention_day: int = Field(
+        default=90, ge=1, description="First-week onboarding: also retained at this day after joining."
+    )
+    onboarding_within_days: int = Field(
+        default=7,
+        ge=0,
+        description="Onboarded = completed the community onboarding sequence this soon after joining "
+        "(as streams.triggers.onboarding_days judges a stalled onboarding).",
+    )
+    stage_lookback_days: int = Field(
+        default=28, ge=1, description="Usage stages count active product days this far back."
+    )
+    habitual_active_days: int = Field(
+        default=8, ge=1, description="Usage stage habitual: this many active product days at least."
+    )
+    power_active_days: int = Field(
+        default=16, ge=1, description="Usage stage power: this many active product days at least."
+    )
+    unanswered_hours: int = Field(
+        default=48,
+        ge=1,
+        description="A question with no reply from someone else this long is unanswered "
+        "(as streams.triggers.question_unanswered_hours).",
+    )
+    connection_window_days: int = Field(
+        default=90, ge=1, description="A meaningful connection is a conversation within this many days."
+    )
+    mentor_followup_days: int = Field(
+        default=7, ge=1, description="Mentor outcome: an answer and the error stopping count this long after."
+    )
 
     @model_validator(mode="after")
-    def _window_within_day(self) -> AnalysesSettings:
+    def _consistent(self) -> AnalysesSettings:
         if self.retention_window_days > self.retention_day:
             raise ValueError("retention_window_days must not exceed retention_day")
+        if self.retention_window_days > self.long_retention_day:
+            raise ValueError("retention_window_days must not exceed long_retention_day")
+        if not self.habitual_active_days < self.power_active_days <= self.stage_lookback_days:
+            raise ValueError(
+                "usage stages need habitual_active_days < power_active_days <= stage_lookback_days"
+            )
         return self
 
 

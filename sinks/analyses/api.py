@@ -82,6 +82,14 @@ class Analyses:
             "window_days": s.retention_window_days,
             "member_within_days": s.member_within_days,
             "level_weights": [float(w) for w in s.orbit_level_weights],
+            "long_day": s.long_retention_day,
+            "onboarding_days": s.onboarding_within_days,
+            "lookback_days": s.stage_lookback_days,
+            "habitual_days": s.habitual_active_days,
+            "power_days": s.power_active_days,
+            "unanswered_hours": s.unanswered_hours,
+            "connection_window_days": s.connection_window_days,
+            "followup_days": s.mentor_followup_days,
         }
         if window is not None:
             known |= {
@@ -147,6 +155,27 @@ class Analyses:
 
     def triggers(self, window: Window | None = None, as_of: datetime | None = None) -> list[rows.TriggerRow]:
         return self._rows(rows.TriggerRow, "triggers", as_of, window)
+
+    def revenue(self, window: Window | None = None) -> list[rows.RevenueRow]:
+        return self._rows(rows.RevenueRow, "revenue", None, window)
+
+    def lifetime_value(self, as_of: datetime | None = None) -> list[rows.LifetimeValueRow]:
+        return self._rows(rows.LifetimeValueRow, "lifetime_value", as_of, None)
+
+    def onboarding(self, as_of: datetime | None = None) -> list[rows.OnboardingRow]:
+        return self._rows(rows.OnboardingRow, "onboarding", as_of, None)
+
+    def segments(self, window: Window | None = None) -> list[rows.SegmentCell]:
+        return self._rows(rows.SegmentCell, "segments", None, window)
+
+    def interactions(self, window: Window | None = None) -> list[rows.InteractionRow]:
+        return self._rows(rows.InteractionRow, "interactions", None, window)
+
+    def connections(self, window: Window | None = None) -> list[rows.ConnectionsRow]:
+        return self._rows(rows.ConnectionsRow, "connections", None, window)
+
+    def mentor_outcome(self, as_of: datetime | None = None) -> list[rows.MentorOutcomeRow]:
+        return self._rows(rows.MentorOutcomeRow, "mentor_outcome", as_of, None)
 
 
 def as_records(items: Sequence[Any]) -> list[dict[str, Any]]:

@@ -78,6 +78,12 @@ ANALYSES: dict[str, Analysis] = {
             rows.DensityRow,
         ),
         Analysis(
+            "connections",
+            "Meaningful connections per member",
+            "How many people does a member hold conversations with, and is that growing?",
+            rows.ConnectionsRow,
+        ),
+        Analysis(
             "orbit_distribution",
             "Orbit levels over time",
             "How many members are in each Orbit level at the end of each period?",
@@ -100,6 +106,42 @@ ANALYSES: dict[str, Analysis] = {
             "Churn-risk triggers",
             "Which churn risks fired, for how many users, and how many of them came back?",
             rows.TriggerRow,
+        ),
+        Analysis(
+            "revenue",
+            "Revenue: expansion, contraction and net revenue retention",
+            "Of the recurring revenue at a period's start, how much do the same customers pay at its end?",
+            rows.RevenueRow,
+        ),
+        Analysis(
+            "lifetime_value",
+            "Lifetime value by signup cohort",
+            "How much has each signup cohort paid so far, members vs non-members?",
+            rows.LifetimeValueRow,
+        ),
+        Analysis(
+            "onboarding",
+            "First-week community onboarding",
+            "Do members who finish the community onboarding in their first week stay longer?",
+            rows.OnboardingRow,
+        ),
+        Analysis(
+            "segments",
+            "Segments: Orbit level x usage stage",
+            "Where do users stand in the community and in the product, and which cells churn?",
+            rows.SegmentCell,
+        ),
+        Analysis(
+            "interactions",
+            "Transactional vs relational",
+            "Do users come to the community for help, or to work with others?",
+            rows.InteractionRow,
+        ),
+        Analysis(
+            "mentor_outcome",
+            "Mentor outcome",
+            "After a mentor suggestion, did the user get an answer, stop failing and stay?",
+            rows.MentorOutcomeRow,
         ),
     )
 }

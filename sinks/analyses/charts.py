@@ -36,7 +36,7 @@ from sinks.analyses.rows import (  # noqa: E402
 
 SEGMENT_COLOURS = {"member": "#3b5bdb", "non-member": "#adb5bd"}
 LEVEL_COLOURS = {1: "#5f3dc4", 2: "#7950f2", 3: "#9775fa", 4: "#d0bfff"}  # inner orbit darkest
-LEVEL_NAMES = {1: "Orbit 1 (inner)", 2: "Orbit 2", 3: "Orbit 3", 4: "Orbit 4 (outer)"}
+LEVEL_NAMES = {0: "no level", 1: "Orbit 1 (inner)", 2: "Orbit 2", 3: "Orbit 3", 4: "Orbit 4 (outer)"}
 UP, HELD, DOWN = "#2f9e44", "#ced4da", "#e03131"
 STYLE: dict[RcKeyType, Any] = {
     "svg.fonttype": "none",

@@ -151,6 +151,11 @@ def run(
     "--out", type=click.Path(path_type=Path, dir_okay=False), default=Path("report.html"), show_default=True
 )
 @_inputs
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="The warehouse holds the demo's synthetic data: say in a banner how its population is built.",
+)
 @click.pass_obj
 def report(
     settings: Settings,
@@ -160,13 +165,21 @@ def report(
     end: datetime | None,
     period_days: int | None,
     embedded: Path | None,
+    demo: bool,
 ) -> None:
     """Write every analysis, with charts, to one self-contained HTML file."""
-    from sinks.analyses.report import write_report
+    from sinks.analyses.report import DemoPopulation, write_report
 
+    population = None
+    if demo:  # the demo's population is built with the workload's defaults
+        from producers.workload import WorkloadConfig
+
+        workload = WorkloadConfig()
+        population = DemoPopulation(workload.churn_share_members, workload.churn_share_non_members)
     try:
         with _analyses(settings, embedded) as (api, source):
-            path = write_report(api, out, as_of, _window(api, as_of, start, end, period_days), source)
+            window = _window(api, as_of, start, end, period_days)
+            path = write_report(api, out, as_of, window, source, population)
     except AnalysisError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB) from {source}")

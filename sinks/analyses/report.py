@@ -14,23 +14,54 @@ from pathlib import Path
 from typing import Any
 
 from infra.settings import AnalysesSettings
-from sinks.analyses import catalog, charts, summary
+from sinks.analyses import catalog, charts, playbook_charts, summary
 from sinks.analyses.api import Analyses
+from sinks.analyses.definitions import definitions as line_definitions
 from sinks.analyses.params import Window
 from sinks.analyses.rows import (
     ChurnRow,
+    ConnectionsRow,
     DeflectionRow,
     DensityRow,
     FirstValueRow,
     GravityRow,
+    InteractionRow,
+    LifetimeValueRow,
+    MentorOutcomeRow,
     MovementRow,
+    OnboardingRow,
     OrbitLevelCount,
     RetentionRow,
+    RevenueRow,
+    SegmentCell,
     TriggerRow,
 )
 
-PERCENT_FIELDS = {"retention", "churn_rate", "deflection", "reached_share", "density", "came_back_share"}
+PERCENT_FIELDS = {
+    "retention", "churn_rate", "deflection", "reached_share", "density", "came_back_share",
+    "net_revenue_retention", "retention_day", "retention_long_day", "relational_share", "connected_share",
+    "got_answer_share", "error_stopped_share",
+}  # fmt: skip
 LEVEL_FIELDS = {"orbit_level", "from_level"}
+
+
+@dataclass(frozen=True)
+class DemoPopulation:
+    """How the demo's synthetic population was built: the report says so in a banner, so
+    nobody takes a gap the generator put there for a finding."""
+
+    churn_share_members: float
+    churn_share_non_members: float
+
+    def banner(self) -> str:
+        return (
+            "Demo data. The synthetic population is built with members churning less: "
+            f"{self.churn_share_members:.0%} of members are set to churn (churn_share_members "
+            f"{self.churn_share_members:g}) against {self.churn_share_non_members:.0%} of non-members "
+            f"(churn_share_non_members {self.churn_share_non_members:g}). Any retention or churn gap "
+            "between members and non-members below was put there by the generator: it shows the "
+            "analyses work, not that the community keeps anyone."
+        )
 
 
 @dataclass(frozen=True)
@@ -48,10 +79,22 @@ class ReportData:
     gravity: list[GravityRow]
     orbit_movement: list[MovementRow]
     triggers: list[TriggerRow]
+    revenue: list[RevenueRow]
+    lifetime_value: list[LifetimeValueRow]
+    onboarding: list[OnboardingRow]
+    segments: list[SegmentCell]
+    interactions: list[InteractionRow]
+    connections: list[ConnectionsRow]
+    mentor_outcome: list[MentorOutcomeRow]
+    demo: DemoPopulation | None = None
 
 
 def collect(
-    analyses: Analyses, as_of: datetime | None = None, window: Window | None = None, source: str = ""
+    analyses: Analyses,
+    as_of: datetime | None = None,
+    window: Window | None = None,
+    source: str = "",
+    demo: DemoPopulation | None = None,
 ) -> ReportData:
     """Run every analysis: point-in-time ones at ``as_of``, the others over ``window``."""
     as_of = as_of or analyses.default_as_of()
@@ -70,6 +113,14 @@ def collect(
         gravity=analyses.gravity(window),
         orbit_movement=analyses.orbit_movement(window),
         triggers=analyses.triggers(window, as_of),
+        revenue=analyses.revenue(window),
+        lifetime_value=analyses.lifetime_value(as_of),
+        onboarding=analyses.onboarding(as_of),
+        segments=analyses.segments(window),
+        interactions=analyses.interactions(window),
+        connections=analyses.connections(window),
+        mentor_outcome=analyses.mentor_outcome(as_of),
+        demo=demo,
     )
 
 
@@ -78,6 +129,8 @@ def cell_text(name: str, value: Any) -> str:
         return "–"
     if name in PERCENT_FIELDS:
         return f"{value * 100:.1f}%"
+    if name.endswith("_cents"):
+        return playbook_charts.dollars(value)
     if name in LEVEL_FIELDS:
         return charts.LEVEL_NAMES.get(value, str(value))
     if isinstance(value, datetime):
@@ -101,32 +154,6 @@ def _table(rows: Sequence[Any]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _definitions(s: AnalysesSettings) -> dict[str, str]:
-    """One line per analysis; the full definitions are in docs/analyses.md."""
-    w = ", ".join(f"{level}: {weight:g}" for level, weight in enumerate(s.orbit_level_weights, start=1))
-    first, last = s.retention_day - s.retention_window_days, s.retention_day - 1
-    return {
-        "retention": "Signup = first PlanChanged SIGNUP; cohort = its week (Monday, UTC). Retained = any "
-        f"activity in days {first}-{last} after signup. Member = joined the community within "
-        f"{s.member_within_days} days of signup. Only cohorts past day {s.retention_day} are measured.",
-        "churn": "Of the users active in one period, the share with no activity in the next. Member = joined "
-        "the community before the period began.",
-        "support_deflection": "Questions whose answer was first accepted in the period, against support "
-        "tickets opened in it. Deflection = resolved / (resolved + tickets).",
-        "time_to_first_value": "Hours from signup to the first successful API call or key-feature use. "
-        f"Member = joined the community within {s.member_within_days} days of signup.",
-        "network_density": "Members of a level connected by any relationship edge, as distinct pairs, over "
-        "all possible pairs n(n-1)/2 of that level; and connections per member.",
-        "orbit_distribution": "Members per Orbit level (latest level before the period's end).",
-        "gravity": f"Weighted commitment = sum of weight(level)^2 x members at the level (weights {w}); "
-        "gravity = its change over the period / members at the period's end.",
-        "orbit_movement": "Members with a level at both ends of a period: moved up (closer to the inner "
-        "orbit), held, or moved down. By level in the table.",
-        "triggers": "Churn-risk triggers fired in the window, and the users who did anything after one "
-        "fired.",
-    }
-
-
 def _charts(data: ReportData) -> dict[str, Callable[[], str]]:
     return {
         "retention": lambda: charts.retention(data.retention, data.settings.retention_day),
@@ -138,6 +165,17 @@ def _charts(data: ReportData) -> dict[str, Callable[[], str]]:
         "gravity": lambda: charts.gravity(data.gravity),
         "orbit_movement": lambda: charts.orbit_movement(data.orbit_movement),
         "triggers": lambda: charts.triggers(data.triggers),
+        "revenue": lambda: playbook_charts.revenue(data.revenue),
+        "lifetime_value": lambda: playbook_charts.lifetime_value(data.lifetime_value),
+        "onboarding": lambda: playbook_charts.onboarding(
+            data.onboarding, data.settings.retention_day, data.settings.long_retention_day
+        ),
+        "segments": lambda: playbook_charts.segments(data.segments),
+        "interactions": lambda: playbook_charts.interactions(data.interactions),
+        "connections": lambda: playbook_charts.connections(data.connections),
+        "mentor_outcome": lambda: playbook_charts.mentor_outcome(
+            data.mentor_outcome, data.settings.retention_day
+        ),
     }
 
 
@@ -148,6 +186,8 @@ def _headlines(data: ReportData) -> list[tuple[str, str, str]]:
     hours = summary.median_hours(data.time_to_first_value)
     moves = summary.movement_in_last_period(data.orbit_movement)
     gravity = summary.latest_gravity(data.gravity)
+    nrr = summary.last_net_revenue_retention(data.revenue)
+    onboarded = summary.onboarding_retention(data.onboarding)
 
     def h(value: float | None) -> str:
         return "–" if value is None else f"{value:.1f} h"
@@ -164,6 +204,10 @@ def _headlines(data: ReportData) -> list[tuple[str, str, str]]:
          "weighted commitment per member"),
         ("Orbit moves, last period", "–" if moves is None else f"up {moves[0]}",
          "" if moves is None else f"held {moves[1]}, down {moves[2]}"),
+        ("Net revenue retention, last period", f"members {charts.percent(nrr['member'])}",
+         f"non-members {charts.percent(nrr['non-member'])}"),
+        (f"Retained at day {data.settings.retention_day} after joining",
+         f"onboarded in week one {onboarded['onboarded']}", f"not {onboarded['not onboarded']}"),
     ]  # fmt: skip
 
 
@@ -172,6 +216,7 @@ body{font:14px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;color:#212529;m
 main{max-width:980px;margin:0 auto;padding:24px}
 h1{font-size:24px;margin:0 0 4px}h2{font-size:18px;margin:0 0 4px}
 .meta,.question,.definition,.none{color:#495057}.definition{font-size:12px}
+.demo{background:#fff3bf;border-left:4px solid #f08c00;border-radius:4px;padding:10px 14px;margin:12px 0}
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(280px,1fr));gap:12px;margin:20px 0}
 .card{background:#fff;border-radius:8px;padding:12px 16px;box-shadow:0 1px 2px rgba(0,0,0,.08)}
 .card .label{font-size:12px;color:#868e96;text-transform:uppercase;letter-spacing:.04em}
@@ -186,7 +231,7 @@ th:first-child,td:first-child{text-align:left}
 
 
 def render(data: ReportData) -> str:
-    definitions = _definitions(data.settings)
+    definitions = line_definitions(data.settings)
     drawn = _charts(data)
     w = data.window
     sections = []
@@ -213,7 +258,9 @@ def render(data: ReportData) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>orbitstream report {data.as_of:%Y-%m-%d}</title><style>{CSS}</style></head><body><main>"
         "<h1>Does the community keep anyone?</h1>"
-        f'<p class="meta">{html.escape(meta)}</p><div class="cards">{cards}</div>'
+        f'<p class="meta">{html.escape(meta)}</p>'
+        + (f'<p class="demo" id="demo">{html.escape(data.demo.banner())}</p>' if data.demo else "")
+        + f'<div class="cards">{cards}</div>'
         + "".join(sections)
         + '<p class="meta">Definitions: docs/analyses.md. Generated by orbitstream report.</p>'
         + "</main></body></html>"
@@ -226,8 +273,12 @@ def write_report(
     as_of: datetime | None = None,
     window: Window | None = None,
     source: str = "",
+    demo: DemoPopulation | None = None,
 ) -> Path:
-    """Collect, render and write the report to ``out`` (parent directories made as needed)."""
+    """Collect, render and write the report to ``out`` (parent directories made as needed).
+
+    ``demo``: the report is of the demo's synthetic data, built as it says (a banner).
+    """
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render(collect(analyses, as_of, window, source)), encoding="utf-8")
+    out.write_text(render(collect(analyses, as_of, window, source, demo)), encoding="utf-8")
     return out

@@ -5,7 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sinks.analyses.rows import ChurnRow, DeflectionRow, FirstValueRow, GravityRow, MovementRow, RetentionRow
+from sinks.analyses.rows import (
+    ChurnRow,
+    DeflectionRow,
+    FirstValueRow,
+    GravityRow,
+    MovementRow,
+    OnboardingRow,
+    RetentionRow,
+    RevenueRow,
+)
 
 SEGMENTS = ("member", "non-member")
 
@@ -74,3 +83,18 @@ def movement_in_last_period(rows: Sequence[MovementRow]) -> tuple[Fraction, Frac
         Fraction(sum(r.held for r in cells), counted),
         Fraction(sum(r.moved_down for r in cells), counted),
     )
+
+
+def last_net_revenue_retention(rows: Sequence[RevenueRow]) -> dict[str, float | None]:
+    """Each segment's net revenue retention in the window's last period (None without customers)."""
+    if not rows:
+        return dict.fromkeys(SEGMENTS)
+    last = max(r.period_start for r in rows)
+    by = {r.segment: r.net_revenue_retention for r in rows if r.period_start == last}
+    return {s: by.get(s) for s in SEGMENTS}
+
+
+def onboarding_retention(rows: Sequence[OnboardingRow]) -> dict[str, Fraction]:
+    """Retained of measured at the earlier retention day, onboarded in week one or not."""
+    by = {r.segment: Fraction(r.retained_day, r.measured_day) for r in rows}
+    return {g: by.get(g, Fraction(0, 0)) for g in ("onboarded", "not onboarded")}

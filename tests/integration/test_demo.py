@@ -36,3 +36,7 @@ def test_demo_completes_with_no_kafka_client_noise_on_stderr(tmp_path: Path) -> 
     noise = [line for line in proc.stderr.splitlines() if CLIENT_LOG_LINE.search(line)]
     assert noise == []
     assert (workdir / "kafka-clients.log").exists()
+    # The report it writes says the population is built with members churning less.
+    report = (workdir / "report.html").read_text()
+    assert '<p class="demo" id="demo">' in report
+    assert "churn_share_members 0.12" in report and "churn_share_non_members 0.35" in report

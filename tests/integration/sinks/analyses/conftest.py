@@ -10,7 +10,7 @@ import pytest
 
 from sinks.analyses import Analyses
 from sinks.migrate import apply_migrations
-from tests.integration.sinks.analyses import dataset
+from tests.integration.sinks.analyses import dataset, playbook_dataset
 
 
 @pytest.fixture(scope="module")
@@ -27,3 +27,20 @@ def analyses_db(warehouse: Any) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def analyses(warehouse: Any, analyses_db: str) -> Analyses:
     return Analyses(warehouse.client(database=analyses_db))
+
+
+@pytest.fixture(scope="module")
+def playbook_db(warehouse: Any) -> Iterator[str]:
+    """The playbook analyses' dataset (playbook_dataset.py) in a database of its own."""
+    name = f"test_playbook_{uuid.uuid4().hex[:8]}"
+    admin = warehouse.client()
+    admin.command(f"CREATE DATABASE {name}")
+    apply_migrations(admin, name)
+    playbook_dataset.load(warehouse.client(database=name))
+    yield name
+    admin.command(f"DROP DATABASE IF EXISTS {name}")
+
+
+@pytest.fixture(scope="module")
+def playbook(warehouse: Any, playbook_db: str) -> Analyses:
+    return Analyses(warehouse.client(database=playbook_db))

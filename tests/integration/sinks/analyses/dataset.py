@@ -227,7 +227,8 @@ def _insert(client: Any, table: str, rows: list[dict[str, Any]], loaded: datetim
 
 def _default(column: str) -> Any:
     return {"plan_change": "", "is_key_feature": False, "status_code": 0, "error_class": "", "post_id": "",
-            "ticket_id": "", "is_teammate": False, "provider": "", "external_id": ""}[column]  # fmt: skip
+            "ticket_id": "", "is_teammate": False, "provider": "", "external_id": "", "mrr_cents": 0,
+            "is_question": False, "step_index": 0, "total_steps": 0}[column]  # fmt: skip
 
 
 def load(client: Any) -> None:

@@ -69,6 +69,14 @@ def test_every_sql_file_is_a_catalogued_analysis_and_names_only_known_parameters
         "window_days",
         "member_within_days",
         "level_weights",
+        "long_day",
+        "onboarding_days",
+        "lookback_days",
+        "habitual_days",
+        "power_days",
+        "unanswered_hours",
+        "connection_window_days",
+        "followup_days",
     }
     for analysis in catalog.ANALYSES.values():
         assert analysis.parameters, analysis.name
@@ -95,6 +103,25 @@ def test_parameters_come_from_the_inputs_and_the_settings() -> None:
         "window_days": 7,
         "member_within_days": 7,
     }
+    # The playbook analyses read their thresholds from the settings too.
+    custom = Analyses(
+        client=None,
+        settings=AnalysesSettings(stage_lookback_days=14, habitual_active_days=4, power_active_days=10),
+    )
+    segments = custom.parameters(catalog.get("segments"), None, window)
+    assert {k: segments[k] for k in ("lookback_days", "habitual_days", "power_days")} == {
+        "lookback_days": 14,
+        "habitual_days": 4,
+        "power_days": 10,
+    }
+    onboarding = analyses.parameters(catalog.get("onboarding"), MON, None)
+    assert onboarding == {
+        "as_of": "2026-03-02 00:00:00.000",
+        "day": 30,
+        "long_day": 90,
+        "window_days": 7,
+        "onboarding_days": 7,
+    }
 
 
 def test_unknown_analyses_and_inconsistent_settings_are_refused() -> None:
@@ -102,3 +129,7 @@ def test_unknown_analyses_and_inconsistent_settings_are_refused() -> None:
         catalog.get("nope")
     with pytest.raises(ValueError, match="retention_window_days"):
         AnalysesSettings(retention_day=5, retention_window_days=7)
+    with pytest.raises(ValueError, match="habitual_active_days < power_active_days <= stage_lookback_days"):
+        AnalysesSettings(habitual_active_days=16, power_active_days=16)
+    with pytest.raises(ValueError, match="habitual_active_days < power_active_days <= stage_lookback_days"):
+        AnalysesSettings(power_active_days=30, stage_lookback_days=28)

@@ -4,9 +4,20 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sinks.analyses import charts, summary
-from sinks.analyses.report import cell_text
-from sinks.analyses.rows import ChurnRow, DeflectionRow, MovementRow, RetentionRow, TriggerRow
+from sinks.analyses import charts, playbook_charts, summary
+from sinks.analyses.report import DemoPopulation, cell_text
+from sinks.analyses.rows import (
+    ChurnRow,
+    DeflectionRow,
+    LifetimeValueRow,
+    MentorOutcomeRow,
+    MovementRow,
+    OnboardingRow,
+    RetentionRow,
+    RevenueRow,
+    SegmentCell,
+    TriggerRow,
+)
 
 P0, P1 = datetime(2026, 3, 2, tzinfo=UTC), datetime(2026, 3, 9, tzinfo=UTC)
 
@@ -61,3 +72,43 @@ def test_a_chart_is_inline_svg_with_its_labels_as_text() -> None:
     assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>")
     assert "1 of 3 came back (33%)" in svg and "USAGE_DROP" in svg
     assert svg == charts.triggers([TriggerRow("USAGE_DROP", 4, 3, 1, 1 / 3)])  # stable output
+
+
+def test_money_cells_are_dollars_and_level_zero_is_named() -> None:
+    assert cell_text("mrr_start_cents", 3000) == "$30.00"
+    assert cell_text("ltv_to_date_cents", 492500 / 30) == "$164.17"
+    assert cell_text("orbit_level", 0) == "no level"
+    assert cell_text("net_revenue_retention", 5 / 3) == "166.7%"
+
+
+def test_playbook_charts_without_data_say_so() -> None:
+    assert "No paying customer at the start" in playbook_charts.revenue([])
+    assert "No signups yet" in playbook_charts.lifetime_value([])
+    free = LifetimeValueRow(date(2026, 3, 2), "member", 20, 0, 0, 0.0, 0.0)
+    assert "No signup has paid anything yet" in playbook_charts.lifetime_value([free])
+    unmeasured = OnboardingRow("onboarded", 4, 0, 0, None, 0, 0, None)
+    assert "No member has reached day 30 after joining yet" in playbook_charts.onboarding(
+        [unmeasured], 30, 90
+    )
+    assert "Nobody was active" in playbook_charts.segments([SegmentCell(1, "power", 0, 0, 0, None)])
+    assert "No mentor suggestion yet" in playbook_charts.mentor_outcome([], 30)
+    quiet = MentorOutcomeRow("suggested", 1, 0, 0, None, 0, None, 0, 0, None)
+    assert "0/0" not in playbook_charts.mentor_outcome([quiet], 30)  # unmeasured shows "–", not 0/0
+
+
+def test_the_demo_banner_names_both_churn_shares() -> None:
+    text = DemoPopulation(churn_share_members=0.12, churn_share_non_members=0.35).banner()
+    assert "12% of members" in text and "35% of non-members" in text
+    assert "put there by the generator" in text
+
+
+def test_revenue_and_onboarding_headlines() -> None:
+    revenue = [
+        RevenueRow(P0, "member", 2, 3000, 0, 2000, 0, 0, 5000, 5 / 3),
+        RevenueRow(P1, "member", 2, 5000, 0, 0, 1500, 0, 3500, 0.7),  # the last period's
+    ]
+    assert summary.last_net_revenue_retention(revenue) == {"member": 0.7, "non-member": None}
+    assert summary.last_net_revenue_retention([]) == {"member": None, "non-member": None}
+    onboarding = [OnboardingRow("onboarded", 3, 3, 3, 1.0, 2, 1, 0.5)]
+    totals = summary.onboarding_retention(onboarding)
+    assert (str(totals["onboarded"]), str(totals["not onboarded"])) == ("100% (3/3)", "–")
