@@ -165,7 +165,8 @@ def parse(
         sql = text_head + (body.decode("utf-8") if body else "")
     except UnicodeDecodeError as exc:
         # clickhouse-server appends the body to the URL's query text: not text, not a query.
-        raise BadRequest(62, f"Query is not valid UTF-8 at byte {len(text_head.encode()) + exc.start}") from exc
+        at = len(text_head.encode()) + exc.start
+        raise BadRequest(62, f"Query is not valid UTF-8 at byte {at}") from exc
     if not sql.strip():
         raise BadRequest(62, "Empty query.")
     explicit = _FORMAT.search(sql)
