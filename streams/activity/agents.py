@@ -26,7 +26,7 @@ import faust
 
 from schemas.models import AnswerAccepted, ApiCall, Event
 from schemas.topics import CHURN_TRIGGERS, COMMUNITY_EVENTS, DEAD_LETTERS, ENGAGEMENT_SCORES, PRODUCT_EVENTS
-from streams.activity.join import BatchOutcome, JoinStep
+from streams.activity.join import BatchOutcome, Forward, JoinStep
 from streams.activity.merge import merge_states
 from streams.activity.ordering import EventTimeMerge, sources_of
 from streams.activity.process import StepResult, apply_interaction, check_absence, score_update
@@ -44,6 +44,8 @@ from streams.tables import FastChangelogTable
 from streams.timeconv import from_ms, from_ms_or_none, to_ms
 
 USER_TABLE = "users"
+# Merge id of one event forwarded from a merged id to its person (then "<prefix><event id>").
+EVENT_MERGE = "event:"
 USER_EVENT_BATCHES = "user-event-batches"
 
 
@@ -180,13 +182,15 @@ def register(
 
     def fold(
         partition: int, released: list[tuple[int, tuple[ResolvedEntry, Any]]], watermark: int | None
-    ) -> dict[str, UserState]:
+    ) -> tuple[dict[str, UserState], list[Forward]]:
         """Fold released events and the judgements due between them, in event-time order.
 
         A user due at ``d`` is judged after the events tagged up to ``d`` and before those
         after it; with no event left, only once every input has passed ``d`` (the
-        watermark). Returns every changed state (written by the caller after the flush).
+        watermark). Returns every changed state (written by the caller after the flush)
+        and the events whose id was merged into a person meanwhile (sent on to it).
         """
+        forwards: list[Forward] = []
         queue = queue_for(partition)
         changed: dict[str, UserState] = {}
 
@@ -205,13 +209,14 @@ def register(
                     publish(applied.canonical_id, applied.result)
                     route_to_mentors(applied.event, applied.canonical_id)
                 dead_letter_entries(outcome)
+                forwards.extend(outcome.forwards)
                 for canonical_id, state in outcome.states.items():
                     changed[canonical_id] = state
                     queue.set(canonical_id, next_check_ms(state, state.last_event_ms, cfg))
                 i = j
                 continue
             if at is None or (i == len(released) and (watermark is None or at >= watermark)):
-                return changed
+                return changed, forwards
             for canonical_id in queue.pop_due(at):
                 judged = current(canonical_id)
                 if judged is None:
@@ -221,6 +226,23 @@ def register(
                 if result.state != judged:
                     changed[canonical_id] = result.state
                 queue.set(canonical_id, next_check_ms(result.state, at, cfg))
+
+    async def forward_to_person(forward: Forward) -> None:
+        """An event folded after its id was merged: its activity goes to the person too."""
+        event = forward.event
+        await join.user_signals.send(
+            key=forward.into,
+            value=UserSignal(
+                kind="merge-in",
+                canonical_id=forward.into,
+                state=forward.state.model_dump_json(),
+                merge_id=f"{EVENT_MERGE}{event.event_id}",
+                event_id=event.event_id,
+                occurred_at_ms=to_ms(event.occurred_at),
+                sent_at_ms=to_ms(event.sent_at) if event.sent_at else None,
+            ),
+            force=True,
+        )
 
     async def handle_batch(event: Any) -> None:
         m = event.message
@@ -234,7 +256,9 @@ def register(
             held.setdefault(m.partition, {})[id(m)] = [m, waiting]
         merge.report(batch.clocks)
         released = list(merge.release())
-        changed = fold(m.partition, released, merge.watermark())
+        changed, forwards = fold(m.partition, released, merge.watermark())
+        for forward in forwards:
+            await forward_to_person(forward)
         # Outputs are acknowledged before state records their events as applied: a crash
         # in between replays the events (same outputs, same ids), never skips their outputs.
         await producer.flush()
@@ -315,7 +339,11 @@ def register(
         if merged is person:
             return  # this merge was folded in before
         previous = person.orbit_level if person is not None else 0
-        await publish_merge_update(merged, previous, f"{canonical_id}:merge:{signal.merge_id}", signal)
+        if signal.merge_id.startswith(EVENT_MERGE):  # one forwarded event: its own update id
+            update_id = f"{canonical_id}:{signal.merge_id.removeprefix(EVENT_MERGE)}"
+        else:
+            update_id = f"{canonical_id}:merge:{signal.merge_id}"
+        await publish_merge_update(merged, previous, update_id, signal)
         store(merged, partition, merged.last_event_ms)
 
     async def handle_signal(event: Any) -> None:

@@ -33,12 +33,23 @@ class Applied:
     result: StepResult
 
 
+@dataclass(frozen=True)
+class Forward:
+    """An event for an id already merged into its person: its activity goes on to ``into``."""
+
+    entry: ResolvedEntry
+    event: Event
+    into: str
+    state: UserState  # the event folded into an empty state, for merge_states at the person
+
+
 @dataclass
 class BatchOutcome:
     applied: list[Applied] = field(default_factory=list)
     # The final state of every user the run changed, written once each.
     states: dict[str, UserState] = field(default_factory=dict)
     failures: list[tuple[ResolvedEntry, Exception]] = field(default_factory=list)
+    forwards: list[Forward] = field(default_factory=list)
     redelivered: int = 0
 
 
@@ -60,6 +71,13 @@ class JoinStep:
             )
         return record
 
+    def _forward(self, entry: ResolvedEntry, event: Event, into: str, emitted_at: datetime) -> Forward:
+        alone = apply_event(None, event, entry.canonical_id, self.cfg, emitted_at=emitted_at).state
+        # No input progress: offsets of one partition are not comparable across the person's
+        # ids; the event id is what recognises a redelivery at the person.
+        alone = alone.model_copy(update={"applied": {}, "recent_event_ids": [event.event_id]})
+        return Forward(entry, event, into, alone)
+
     def run(self, entries: list[ResolvedEntry], load: Loader, emitted_at: datetime) -> BatchOutcome:
         out = BatchOutcome()
         # What each user's state has applied, kept per batch and written into the state once
@@ -75,6 +93,13 @@ class JoinStep:
                     seen = progress[canonical_id] = Progress.of(state)
                 if seen.has(entry.source, entry.offset, event.event_id):
                     out.redelivered += 1
+                    continue
+                if state is not None and state.merged_into is not None:
+                    # Resolved before its identity's link, folded after the merge: the husk
+                    # keeps nothing; the event's activity joins the person it belongs to.
+                    out.forwards.append(self._forward(entry, event, state.merged_into, emitted_at))
+                    seen.add(entry.source, entry.offset, event.event_id)
+                    out.states[canonical_id] = state
                     continue
                 result = apply_event(state, event, canonical_id, self.cfg, emitted_at=emitted_at)
             except Exception as exc:  # a bug hit by one odd event: dead-lettered, the batch goes on

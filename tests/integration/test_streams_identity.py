@@ -6,7 +6,7 @@ import pytest
 from confluent_kafka import Producer
 
 from schemas.identity import deterministic_canonical_id
-from schemas.topics import DEAD_LETTERS, IDENTITY_LINKS, IDENTITY_REFUSALS, PRODUCT_EVENTS
+from schemas.topics import DEAD_LETTERS, ENGAGEMENT_SCORES, IDENTITY_LINKS, IDENTITY_REFUSALS, PRODUCT_EVENTS
 from streams.identity.agents import COMMUNITY_BY_USER, PRODUCT_BY_USER
 from tests.fixtures import events as ev
 from tests.fixtures.streams import read_topic, send_events
@@ -120,3 +120,39 @@ def test_garbage_and_wrong_schema_go_to_dead_letters_and_the_worker_keeps_going(
     assert health["agents"]["resolve-product"]["dead_lettered"] == 2
     assert health["agents"]["resolve-product"]["processed"] == 1
     assert health["agents"]["resolve-product"]["alive"] is True
+
+
+def test_an_event_resolved_before_its_link_and_folded_after_the_merge_reaches_the_person(pipeline_factory):
+    # Nothing is idle for a minute: the join folds an event only once both inputs have
+    # passed it, so the test decides the order of events, link and merge (a third user's
+    # events move each input's clock on).
+    pipeline = pipeline_factory(partitions=1, worker={"source_idle_ms": 60_000})
+    pipeline.start_workers(1)
+    product, github, clock = ev.product("grace-1"), ev.github("GraceH"), ev.github("clock")
+    person = deterministic_canonical_id("product", "grace-1")
+    old = deterministic_canonical_id("github", "GraceH")
+    first = ev.make("ReactionAdded", github, ev.at(1), post_id="p", reaction="+1")
+    used = ev.make("FeatureUsed", product, ev.at(2), feature="export")
+    tick = ev.make("ReactionAdded", clock, ev.at(2.2), post_id="p", reaction="+1")
+    send_events(pipeline.settings, [first, used, tick])
+    assert {r.value.canonical_id for r in pipeline.read(ENGAGEMENT_SCORES, expect=2)} == {old, person}
+    # Resolved now, to the GitHub identity's own id; held: the product input is at 2 h.
+    held = ev.make("ReactionAdded", github, ev.at(3), post_id="p", reaction="heart")
+    send_events(pipeline.settings, [held])
+    send_events(pipeline.settings, [ev.link(product, github, ev.at(2.5))])
+    merged = pipeline.read(ENGAGEMENT_SCORES, expect=4)  # the merge's two updates
+    assert sorted(r.value.update_id.split(":")[1] for r in merged[2:]) == ["merge", "merged-into"]
+    # The product input passes 3 h: the held event is folded, into an id merged meanwhile.
+    later = ev.make("FeatureUsed", product, ev.at(4), feature="export")
+    send_events(
+        pipeline.settings, [later, ev.make("ReactionAdded", clock, ev.at(5), post_id="p", reaction="+1")]
+    )
+    scores = {r.value.update_id: r.value for r in pipeline.read(ENGAGEMENT_SCORES, expect=7, settle=1.0)}
+    assert len(scores) == 7
+    forwarded = scores[f"{person}:{held.event_id}"]
+    assert (forwarded.canonical_id, forwarded.source_event_id) == (person, held.event_id)
+    # used, first (merged in), held and later: the forwarded event travels through the
+    # person's signals, so whether it is folded before or after ``later`` is timing.
+    assert {forwarded.event_count, scores[f"{person}:{later.event_id}"].event_count} == {3, 4}
+    # The old id's last word is the merge's: it gained nothing after it.
+    assert [u.event_count for u in scores.values() if u.canonical_id == old] == [1, 1]

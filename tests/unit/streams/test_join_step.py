@@ -138,3 +138,25 @@ def test_the_inputs_of_a_user_are_folded_in_event_time_order() -> None:
     assert [a.event.event_id for a in out.applied] == [posted.event_id, used.event_id, late.event_id]
     assert [a.result.score_update.event_count for a in out.applied] == [1, 2, 3]  # type: ignore[union-attr]
     assert out.states["u1"].applied == {"product-events:0": 6, "community-events:0": 0}
+
+
+def test_an_event_for_an_id_already_merged_goes_on_to_its_person() -> None:
+    a, b, _ = _events()
+    husk = UserState(canonical_id="old", first_seen_ms=0, event_count=4, merged_into="person")
+    out = JoinStep(CFG, SERDE).run(
+        [_entry(a, 7, canonical_id="old"), _entry(b, 8, canonical_id="live")],
+        lambda cid: husk if cid == "old" else None,
+        EMITTED,
+    )
+    # The husk gains nothing but the record that offset 7 was handled (a redelivery skips it).
+    assert out.states["old"].event_count == 4
+    assert out.states["old"].applied == {"product-events:0": 7}
+    assert [a_.canonical_id for a_ in out.applied] == ["live"]
+    [forward] = out.forwards
+    assert (forward.into, forward.event.event_id) == ("person", a.event_id)  # type: ignore[attr-defined]
+    # The event alone, as merge_states folds it into the person; no input offsets (they are
+    # the husk's partition's), its event id to recognise a redelivery.
+    assert (forward.state.event_count, forward.state.applied) == (1, {})
+    assert forward.state.recent_event_ids == [a.event_id]  # type: ignore[attr-defined]
+    again = JoinStep(CFG, SERDE).run([_entry(a, 7, canonical_id="old")], lambda _: out.states["old"], EMITTED)
+    assert (again.forwards, again.redelivered) == ([], 1)
