@@ -39,6 +39,8 @@ def mentions(text: Any, exclude: Iterable[str] = ()) -> list[str]:
     skip = {name.lower() for name in exclude}
     found: list[str] = []
     for match in _MENTION.finditer(text):
+        if text[match.end() : match.end() + 1] == "/":
+            continue  # @org/team names a team, not a person
         name = match.group(1).rstrip(".-")
         if name and name.lower() not in skip and name.lower() not in (f.lower() for f in found):
             found.append(name)
