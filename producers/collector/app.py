@@ -34,6 +34,7 @@ from producers.collector.github import map_github
 from producers.collector.metrics import CollectorMetrics
 from producers.sdk import Prepared
 from schemas.models import Event
+from streams.caching import BoundedCache
 
 log = logging.getLogger("orbitstream.collector")
 
@@ -86,6 +87,11 @@ class Collector:
         self.sink = sink  # set on startup when the app opens its own producer
         self.metrics = metrics
         self.keys = ApiKeys(self.settings.api_keys)
+        # A delivery whose payload carries no time (GitHub's member event) is dated when first
+        # received: a redelivery then keeps the warehouse row's key (it orders by time, id).
+        self.first_received: BoundedCache[tuple[str, str], datetime] = BoundedCache(
+            lambda _: datetime.now(UTC), size=100_000
+        )
 
     def _sink(self) -> EventSink:
         if self.sink is None:
@@ -178,7 +184,7 @@ class Collector:
             payload = parse_json(body)
             if not isinstance(payload, dict):
                 raise BodyError(400, "a webhook payload is a JSON object")
-            events = mapper(event, delivery, payload, datetime.now(UTC))
+            events = mapper(event, delivery, payload, self.first_received.get((name, delivery)))
         except BodyError as exc:
             return _error(exc.status, exc.message)
         except (KeyError, TypeError, ValueError, ValidationError) as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -11,6 +12,8 @@ from producers.exceptions import DeliveryError, EventValidationError
 from producers.sdk import EventProducer, Prepared
 from schemas.exceptions import SerializationError
 from schemas.models import Event
+
+log = logging.getLogger("orbitstream.collector")
 
 
 class KafkaUnavailable(Exception):
@@ -75,4 +78,8 @@ class Delivery:
         return await asyncio.to_thread(self.producer.reachable, 1.0)
 
     def close(self) -> None:
-        self.producer.close(timeout=self.timeout_s)
+        """Flush what is in flight; what Kafka never took was answered 503, so it is only logged."""
+        try:
+            self.producer.close(timeout=self.timeout_s)
+        except DeliveryError as exc:
+            log.warning("collector producer closed with undelivered events: %s", exc)
