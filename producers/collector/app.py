@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, Protocol
+from urllib.parse import parse_qs
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from pydantic import SecretStr, ValidationError
@@ -181,7 +182,7 @@ class Collector:
         if not event or not delivery:
             return _error(400, f"{event_header} and {delivery_header} headers are required")
         try:
-            payload = parse_json(body)
+            payload = parse_json(_form_payload(body) if _is_form(request) else body)
             if not isinstance(payload, dict):
                 raise BodyError(400, "a webhook payload is a JSON object")
             events = mapper(event, delivery, payload, self.first_received.get((name, delivery)))
@@ -222,6 +223,18 @@ class Collector:
 
     async def metrics_page(self, request: Request) -> Response:
         return Response(generate_latest(self.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def _is_form(request: Request) -> bool:
+    return request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded")
+
+
+def _form_payload(body: bytes) -> bytes:
+    """GitHub's form content type: the JSON document is the ``payload`` field."""
+    values = parse_qs(body.decode("utf-8", "replace")).get("payload")
+    if not values:
+        raise BodyError(400, "form-encoded delivery without a payload field")
+    return values[0].encode()
 
 
 def create_app(

@@ -338,3 +338,22 @@ def test_signatures_match_githubs_published_test_vector() -> None:
     assert not signature_valid(secret, body + b" ", good)
     assert not signature_valid(secret, body, good.removeprefix("sha256="))
     assert not signature_valid(secret, body, None)
+
+
+def test_a_form_encoded_github_delivery_is_read_from_its_payload_field(
+    client: TestClient, sink: RecordingSink, octokit_examples: dict[str, Any]
+) -> None:
+    from urllib.parse import urlencode
+
+    payload = example(octokit_examples, "star", "created")
+    body = urlencode({"payload": json.dumps(payload)}).encode()
+    signature = "sha256=" + hmac.new(GH_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-GitHub-Event": "star",
+        "X-GitHub-Delivery": "d-form",
+        "X-Hub-Signature-256": signature,
+    }
+    r = client.post("/webhooks/github", content=body, headers=headers)
+    assert [e["type"] for e in r.json()["events"]] == ["ReactionAdded"]
+    assert sink.sent[0].key == f"github:{payload['sender']['login'].lower()}".encode()
