@@ -100,3 +100,57 @@ def test_a_signed_github_issue_lands_as_rows_under_the_linked_product_user_once(
             "hubot",
         ),
     ]
+
+
+def discourse(event: str, delivery: str, payload: dict[str, Any]) -> dict[str, Any]:
+    body = json.dumps(payload).encode()
+    signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    headers = {
+        "X-Discourse-Event": event,
+        "X-Discourse-Event-Id": delivery,
+        "X-Discourse-Instance": "https://forum.example.com",
+        "X-Discourse-Event-Signature": signature,
+    }
+    return {"content": body, "headers": headers}
+
+
+def test_a_discourse_user_with_an_email_joins_the_product_account_linked_to_it(
+    pipeline_factory, warehouse, ch_database
+) -> None:
+    from tests.unit.collector import discourse_payloads as dp
+
+    pipeline = pipeline_factory(
+        partitions=2,
+        warehouse={"port": warehouse.port, "database": ch_database},
+        collector={"discourse_secret": SECRET},
+    )
+    pipeline.start_workers(1)
+    email = dp.USER_CREATED["user"]["email"]
+    send_events(pipeline.settings, [ev.link(ev.product("grace-3"), ev.email(email), ev.at(0))])
+    changelog = f"{pipeline.group_id}-identities-changelog"
+    assert len(read_topic(pipeline.settings, None, changelog, expect=2, timeout=30)) == 2
+    topic = copy.deepcopy(dp.TOPIC_CREATED)
+    topic["topic"]["created_by"]["username"] = dp.USER_CREATED["user"]["username"]
+    with TestClient(create_app(pipeline.settings)) as client:
+        joined = client.post("/webhooks/discourse", **discourse("user_created", "501", dp.USER_CREATED))
+        assert [e["type"] for e in joined.json()["events"]] == ["MemberJoined", "IdentityLink"]
+        # The forum account's link is resolved before its first post is sent.
+        assert len(read_topic(pipeline.settings, None, changelog, expect=3, timeout=30)) >= 3
+        posted = client.post("/webhooks/discourse", **discourse("topic_created", "502", topic))
+    [post] = posted.json()["events"]
+
+    client_ch = warehouse.client(database=ch_database)
+    apply_migrations(client_ch, ch_database)
+    sink = Sink(pipeline.settings)
+    deadline = time.monotonic() + 90
+
+    def loaded(s: Sink) -> bool:
+        return s.rows_written["engagement_scores"] >= 2 or time.monotonic() > deadline
+
+    sink.run(until=loaded)
+    rows = client_ch.query(
+        "SELECT event_type, canonical_id, provider, external_id, post_id, is_question FROM events FINAL "
+        f"WHERE event_id = '{post['event_id']}'"
+    ).result_rows
+    person = deterministic_canonical_id("product", "grace-3")
+    assert rows == [("PostCreated", person, "discourse", "Grace", "forum.example.com/t/42", True)]
