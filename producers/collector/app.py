@@ -259,6 +259,7 @@ def create_app(
         finally:
             if owned and collector.sink is not None:
                 collector.sink.close()
+                collector.sink = None
 
     routes = [
         Route("/v1/events", collector.events, methods=["POST"]),
