@@ -126,6 +126,7 @@ def config_docs(out: Path, check: bool) -> None:
 def _mount() -> None:
     """Add the command groups that live with their packages."""
     from producers.cli import produce
+    from producers.collector.cli import collect
     from schemas.cli import schemas
     from sinks.analyses.cli import analyses, report
     from sinks.cli import sink
@@ -133,6 +134,7 @@ def _mount() -> None:
     main.add_command(schemas)
     main.add_command(sink)
     main.add_command(produce)
+    main.add_command(collect)
     main.add_command(analyses)
     main.add_command(report)
 

@@ -238,6 +238,34 @@ class WorkerSettings(_Section):
         return self
 
 
+class CollectorSettings(_Section):
+    """The HTTP collector (``orbitstream collect``): events API and webhooks (docs/collector.md)."""
+
+    host: str = Field(default="127.0.0.1", description="Address the collector listens on.")
+    port: int = Field(default=8088, ge=0, le=65535, description="Port the collector listens on.")
+    # Only digests are configured: a leaked settings file does not leak a usable key.
+    api_keys: dict[str, str] = Field(
+        default_factory=dict,
+        description="Source name -> sha256 hex digest of its API key (`orbitstream collect hash-key`).",
+    )
+    github_secret: SecretStr | None = Field(
+        default=None, description="GitHub webhook secret; unset, /webhooks/github answers 404."
+    )
+    discourse_secret: SecretStr | None = Field(
+        default=None, description="Discourse webhook secret; unset, /webhooks/discourse answers 404."
+    )
+    max_body_bytes: int = Field(default=1 << 20, ge=1024, description="Largest /v1/events body (413 above).")
+    webhook_max_body_bytes: int = Field(
+        default=5 << 20, ge=1024, description="Largest webhook body (413 above)."
+    )
+    max_batch_events: int = Field(default=1000, ge=1, description="Most events in one /v1/events batch.")
+    # Past this an answer is 503: a client retries later instead of holding a connection open.
+    delivery_timeout_s: float = Field(
+        default=10.0, ge=1, description="Longest a request waits for Kafka's acknowledgement (503 after)."
+    )
+    retry_after_s: int = Field(default=5, ge=1, description="Retry-After of a 503 answer.")
+
+
 def _product_weights() -> dict[str, float]:
     return {
         "SessionStarted": 1.0,
@@ -439,6 +467,7 @@ class Settings(BaseSettings):
     mentors: MentorSettings = MentorSettings()
     streams: StreamSettings = StreamSettings()
     analyses: AnalysesSettings = AnalysesSettings()
+    collector: CollectorSettings = CollectorSettings()
 
 
 class UnknownSettingError(ValueError):

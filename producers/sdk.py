@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, TypeVar
 
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from fastavro import schemaless_writer
 from pydantic import ValidationError
 
@@ -246,10 +246,24 @@ class EventProducer:
                 prepared.append(self.prepare(event))
             except EventValidationError as exc:
                 raise EventValidationError(f"event {n} of the batch: {exc}") from exc
+        return self.send_prepared(prepared)
+
+    def send_prepared(self, prepared: Sequence[Prepared]) -> Future[list[DeliveryReport]]:
+        """Send events already :meth:`prepare`-d (a caller that sorts out bad events one by one)."""
+        if self._closed.is_set():
+            raise DeliveryError("*", "producer is closed")
         batch = _BatchDelivery(len(prepared))
         for n, item in enumerate(prepared):
             self._produce(item, batch.callback(n, item))
         return batch.future
+
+    def reachable(self, timeout: float = 1.0) -> bool:
+        """Whether the cluster answers a metadata request within ``timeout`` seconds."""
+        try:
+            self._producer.list_topics(timeout=timeout)
+        except KafkaException:
+            return False
+        return True
 
     def _produce(self, item: Prepared, delivered: Callable[[KafkaError | None, Message], None]) -> None:
         while True:

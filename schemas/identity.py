@@ -8,7 +8,9 @@ Rules (see docs/identity.md):
 - email: NFKC, trimmed, lower-cased (mailbox case is not meaningful in practice);
 - github: trimmed, lower-cased (logins are case-insensitive);
 - sso, oauth2: trimmed, case kept ("issuer|subject" style subjects are case-sensitive);
-- product: trimmed, case kept (the product's own user id).
+- product: trimmed, case kept (the product's own user id);
+- discourse: trimmed, lower-cased (Discourse usernames are case-insensitive);
+- discord: trimmed, case kept (a Discord user id, a numeric snowflake).
 Ids that clients send when they know nobody ("null", "guest", "anonymous", ...) are
 illegal: linking them would merge every anonymous visitor into one person.
 """
@@ -28,6 +30,8 @@ class IdentityProvider(StrEnum):
     SSO = "sso"
     OAUTH2 = "oauth2"
     PRODUCT = "product"
+    DISCOURSE = "discourse"
+    DISCORD = "discord"
 
 
 # After normalisation and lower-casing; PostHog refuses the same family of ids.
@@ -57,7 +61,7 @@ ILLEGAL_IDS = frozenset(
     }
 )
 
-_CASE_INSENSITIVE = {IdentityProvider.EMAIL, IdentityProvider.GITHUB}
+_CASE_INSENSITIVE = {IdentityProvider.EMAIL, IdentityProvider.GITHUB, IdentityProvider.DISCOURSE}
 
 
 class IllegalIdentityError(ValueError):

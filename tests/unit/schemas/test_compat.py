@@ -42,7 +42,8 @@ def _v1_record() -> dict:
 def test_the_tree_is_compatible_with_every_released_version() -> None:
     pairs, problems = check_tree()
     assert problems == []
-    assert pairs == len(list((SCHEMA_ROOT / "avro").rglob("*.avsc")))
+    # Each current schema against each of its released versions (NOT_RELEASED if none).
+    assert pairs == len(list((SCHEMA_ROOT / "released").rglob("v*.avsc")))
 
 
 def test_v1_data_is_read_by_a_compatible_v2_reader_with_the_new_fields_default() -> None:
@@ -112,15 +113,16 @@ def test_check_is_transitive_and_release_adds_versions(tmp_path: Path) -> None:
     _payload(v2)["fields"].append({"name": "plan_tier", "type": "string", "default": "free"})
     path.write_text(json.dumps(v2))
     assert check_tree(root)[1] == []
-    assert [p.name for p in release(root)] == ["v2.avsc"]
-    # v3 drops the default: compatible with nothing that lacked the field (v1), so it fails
-    # even though v2 itself had the field (transitive, not just against the latest).
+    latest = max(int(p.stem[1:]) for p in (root / "released" / "product" / "feature_used").glob("v*.avsc"))
+    assert [p.name for p in release(root)] == [f"v{latest + 1}.avsc"]
+    # The next drops the default: compatible with no version that lacked the field, so it
+    # fails against each of them even though the latest had the field (transitive).
     v3 = copy.deepcopy(v2)
     del _payload(v3)["fields"][-1]["default"]
     path.write_text(json.dumps(v3))
     problems = check_tree(root)[1]
     assert [(p.version, p.path, p.rule) for p in problems] == [
-        (1, "payload.plan_tier", "READER_FIELD_MISSING_DEFAULT_VALUE")
+        (n, "payload.plan_tier", "READER_FIELD_MISSING_DEFAULT_VALUE") for n in range(1, latest + 1)
     ]
 
 
@@ -165,8 +167,10 @@ def test_check_outside_a_terminal_prints_every_name_in_full(tmp_path: Path) -> N
 
 def test_check_on_a_narrow_terminal_wraps_names_instead_of_cutting_them(tmp_path: Path) -> None:
     problems = check_tree(_tree_with_a_new_required_field(tmp_path))[1]
+    assert [p.version for p in problems] == [1, 2]  # the field is missing against each release
     out = io.StringIO()
-    print_problems(Console(file=out, force_terminal=True, width=50, color_system=None), problems)
+    # One problem: one row, whose wrapped lines are the cells read below.
+    print_problems(Console(file=out, force_terminal=True, width=50, color_system=None), problems[:1])
     body = out.getvalue().split("┩\n", 1)[1].splitlines()[:-1]  # the one row's lines
     cells = [line.split("│")[1:-1] for line in body]
     columns = ["".join(cell.strip() for cell in column) for column in zip(*cells, strict=True)]

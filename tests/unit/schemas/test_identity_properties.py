@@ -23,7 +23,7 @@ from streams.identity import resolution
 from streams.identity.resolution import RefusalReason, checked_key, decide_link
 
 providers = st.sampled_from(list(IdentityProvider))
-CASE_INSENSITIVE = {IdentityProvider.EMAIL, IdentityProvider.GITHUB}
+CASE_INSENSITIVE = {IdentityProvider.EMAIL, IdentityProvider.GITHUB, IdentityProvider.DISCOURSE}
 ascii_ids = st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1, max_size=30)
 
 
