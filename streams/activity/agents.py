@@ -20,8 +20,9 @@ from typing import Any
 
 import faust
 
-from schemas.models import AnswerAccepted, ApiCall, Event
-from schemas.topics import CHURN_TRIGGERS, DEAD_LETTERS, ENGAGEMENT_SCORES
+from schemas.models import Event
+from schemas.topics import ACCOUNT_HEALTH, CHURN_TRIGGERS, DEAD_LETTERS, ENGAGEMENT_SCORES
+from streams.accounts.health import after_tick
 from streams.activity.join import BatchOutcome, JoinStep
 from streams.activity.merge import merge_states
 from streams.activity.process import StepResult, apply_interaction, check_absence, score_update
@@ -34,7 +35,8 @@ from streams.errors import DeadLetters, Source, build_dead_letter, run_guarded
 from streams.fastout import FastProducer
 from streams.identity.agents import JoinTopics
 from streams.mentors.agents import MentorTopics
-from streams.messages import HelpRequest, Solution, UserSignal
+from streams.mentors.routing import mentor_records
+from streams.messages import HelpRequest, UserSignal
 from streams.partitioning import partition_of
 from streams.tables import FastChangelogTable
 from streams.timeconv import from_ms, from_ms_or_none, to_ms
@@ -58,6 +60,7 @@ def register(
     scores_name = ctx.topic_name(ENGAGEMENT_SCORES)
     triggers_name = ctx.topic_name(CHURN_TRIGGERS)
     dead_letters_name = ctx.topic_name(DEAD_LETTERS)
+    health_name = ctx.topic_name(ACCOUNT_HEALTH)
     help_name = mentors.help_requests.get_topic_name()
     solutions_name = mentors.solutions.get_topic_name()
     # The two join inputs, named as the watermarks table has always keyed them.
@@ -140,24 +143,19 @@ def register(
         for trigger in result.triggers:
             producer.produce(triggers_name, ctx.serde.encode(trigger, triggers_name), key)
             ctx.health.outputs[CHURN_TRIGGERS] += 1
-        return result.score_update is not None or bool(result.triggers)
+        if result.health is not None:
+            producer.produce(health_name, ctx.serde.encode(result.health, health_name), key)
+            ctx.health.outputs[ACCOUNT_HEALTH] += 1
+        return result.score_update is not None or bool(result.triggers) or result.health is not None
 
-    def route_to_mentors(record: Event, canonical_id: str) -> None:
-        if isinstance(record, ApiCall) and record.payload.error_class:
-            request = HelpRequest(
-                canonical_id=canonical_id,
-                error_class=record.payload.error_class,
-                event_id=record.event_id,
-                occurred_at_ms=to_ms(record.occurred_at),
-                sent_at_ms=to_ms(record.sent_at) if record.sent_at else None,
-            )
-            producer.produce(help_name, request.dumps(serializer="json"), request.error_class.encode())
-        elif isinstance(record, AnswerAccepted):
-            for tag in record.payload.tags:
-                solution = Solution(
-                    error_class=tag, solver_canonical_id=canonical_id, solved_at_ms=to_ms(record.occurred_at)
+    def route_to_mentors(record: Event, state: UserState) -> None:
+        for message in mentor_records(record, state):
+            if isinstance(message, HelpRequest):
+                producer.produce(help_name, message.dumps(serializer="json"), message.error_class.encode())
+            else:
+                producer.produce(
+                    solutions_name, message.dumps(serializer="json"), message.error_class.encode()
                 )
-                producer.produce(solutions_name, solution.dumps(serializer="json"), tag.encode())
 
     def dead_letter_entries(outcome: BatchOutcome) -> None:
         failed_at_ms = wall_ms()
@@ -176,7 +174,7 @@ def register(
         outcome = step.run(decode_batch(m.value), load, ctx.clock())
         for applied in outcome.applied:
             publish(applied.canonical_id, applied.result)
-            route_to_mentors(applied.event, applied.canonical_id)
+            route_to_mentors(applied.event, applied.result.state)
         dead_letter_entries(outcome)
         # Outputs are acknowledged before state records their events as applied: a crash
         # in between replays the events (same outputs, same ids), never skips their outputs.
@@ -221,7 +219,9 @@ def register(
             state = load(canonical_id)
             if state is None:
                 continue
-            result = check_absence(state, now, cfg, emitted_at=ctx.clock())
+            result = after_tick(
+                check_absence(state, now, cfg, emitted_at=ctx.clock()), previous, cfg, ctx.clock()
+            )
             if result.state != state:
                 changed.append(result.state)
             queue.set(canonical_id, next_check_ms(result.state, previous, cfg))

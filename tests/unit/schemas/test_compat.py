@@ -42,7 +42,8 @@ def _v1_record() -> dict:
 def test_the_tree_is_compatible_with_every_released_version() -> None:
     pairs, problems = check_tree()
     assert problems == []
-    assert pairs == len(list((SCHEMA_ROOT / "avro").rglob("*.avsc")))
+    # Every released version of every schema is checked (some schemas have several).
+    assert pairs == len(list((SCHEMA_ROOT / "released").rglob("*.avsc")))
 
 
 def test_v1_data_is_read_by_a_compatible_v2_reader_with_the_new_fields_default() -> None:
