@@ -33,11 +33,6 @@ CREATE VIEW IF NOT EXISTS account_health_final AS SELECT * FROM account_health F
 CREATE VIEW IF NOT EXISTS account_health_latest AS
 SELECT
     canonical_id,
-    argMax(
-        (health, usage_component, community_component, risk_component, orbit_level, open_risks, plan,
-         plan_usage_share, expansion_signal, as_of, health_id),
-        (as_of, health_id)
-    ) AS latest,
     latest.1 AS health,
     latest.2 AS usage_component,
     latest.3 AS community_component,
@@ -49,8 +44,17 @@ SELECT
     latest.9 AS expansion_signal,
     latest.10 AS as_of,
     latest.11 AS health_id
-FROM account_health
-GROUP BY canonical_id;
+FROM (
+    SELECT
+        canonical_id,
+        argMax(
+            (health, usage_component, community_component, risk_component, orbit_level, open_risks, plan,
+             plan_usage_share, expansion_signal, as_of, health_id),
+            (as_of, health_id)
+        ) AS latest
+    FROM account_health
+    GROUP BY canonical_id
+);
 
 -- MentorSuggestion v2: the pattern that caused a suggestion and each mentor's reasons.
 -- Rows loaded before hold the defaults (levels 0, reasons '', one error).
