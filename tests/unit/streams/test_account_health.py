@@ -167,3 +167,19 @@ def test_a_tick_emits_when_time_alone_changed_the_health() -> None:
     )
     # The same tick again: no change, no output.
     assert after_tick(StepResult(ticked.state), now, CFG, EMITTED).health is None
+
+
+def test_a_merge_keeps_the_plan_of_the_later_product_use_and_the_first_team() -> None:
+    from streams.activity.merge import merge_states
+
+    person = UserState(
+        canonical_id="p", first_seen_ms=0, last_product_ms=DAY_MS, plan="free", team="zeta.com"
+    )
+    other = UserState(
+        canonical_id="o", first_seen_ms=0, last_product_ms=2 * DAY_MS, plan="team", team="acme.io"
+    )
+    merged = merge_states(person, other, "p", "m1", CFG)
+    assert (merged.plan, merged.team) == ("team", "acme.io")
+    # The later user without a plan: the earlier one's plan stays.
+    merged = merge_states(person, other.model_copy(update={"plan": None, "team": None}), "p", "m2", CFG)
+    assert (merged.plan, merged.team) == ("free", "zeta.com")
