@@ -354,7 +354,7 @@ class MentorSettings(_Section):
     )
     max_solvers_per_class: int = Field(default=50, ge=1, description="Bounds the per-class state.")
     pattern_count: int = Field(
-        default=3, ge=1, description="Failed calls of one error class by one user that make a pattern."
+        default=2, ge=1, description="Failed calls of one error class by one user that make a pattern."
     )
     pattern_window_hours: float = Field(
         default=24, gt=0, description="...within this long (event time), the latest call included."
