@@ -2,7 +2,7 @@
 
 Topics in:  product-by-user, community-by-user (resolved events, keyed by canonical id),
             user-signals (reach interactions and timer ticks, same keys and partitions).
-Topics out: engagement-scores, churn-triggers, mentor help requests and solutions.
+Topics out: engagement-scores, churn-triggers, account-health, mentor help requests and solutions.
 
 Faust has no working stream-stream join (faust/joins.py raises NotImplementedError), so
 the join is this: both streams re-keyed by canonical id upstream, read here by one agent

@@ -43,7 +43,7 @@ class StepResult:
     state: UserState
     score_update: EngagementScoreUpdate | None = None
     triggers: list[ChurnRiskTrigger] = field(default_factory=list)
-    health: AccountHealth | None = None  # set by streams.health when it changed
+    health: AccountHealth | None = None  # set by streams.accounts.health when it changed
 
 
 def _is_community(event: Event) -> bool:
