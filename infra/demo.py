@@ -179,6 +179,7 @@ def _print_summary(console: Console, client: object, s: Settings, sent: int, act
         "churn_triggers",
         "relationship_edges",
         "mentor_suggestions",
+        "account_health",
         "identity_refusals",
         "dead_letters",
     ):

@@ -17,6 +17,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from infra.account_settings import AccountSettings, HealthSettings
+
 ENV_PREFIX = "ORBITSTREAM_"
 NESTED_DELIMITER = "__"
 # librdkafka's own log lines go to this Python logger (with their level), not to stderr.
@@ -375,6 +377,8 @@ class StreamSettings(_Section):
     scoring: ScoringSettings = ScoringSettings()
     orbit: OrbitSettings = OrbitSettings()
     triggers: TriggerSettings = TriggerSettings()
+    accounts: AccountSettings = AccountSettings()
+    health: HealthSettings = HealthSettings()
 
 
 class MentorSettings(_Section):
@@ -386,6 +390,18 @@ class MentorSettings(_Section):
         default=24, ge=0, description="At most one suggestion per user and error class in this time."
     )
     max_solvers_per_class: int = Field(default=50, ge=1, description="Bounds the per-class state.")
+    pattern_count: int = Field(
+        default=2, ge=1, description="Failed calls of one error class by one user that make a pattern."
+    )
+    pattern_window_hours: float = Field(
+        default=24, gt=0, description="...within this long (event time), the latest call included."
+    )
+    max_requesters_per_class: int = Field(
+        default=500, ge=1, description="Bounds the per-class record of who is failing lately."
+    )
+    inner_orbit_max_level: int = Field(
+        default=2, ge=1, le=4, description="Mentors at orbit levels 1..this are preferred (inner orbit)."
+    )
 
 
 class AnalysesSettings(_Section):

@@ -12,6 +12,7 @@ CHURN_TRIGGERS = "churn-triggers"
 RELATIONSHIP_EDGES = "relationship-edges"
 MENTOR_SUGGESTIONS = "mentor-suggestions"
 IDENTITY_REFUSALS = "identity-refusals"
+ACCOUNT_HEALTH = "account-health"
 DEAD_LETTERS = "dead-letters"
 
 _OUTPUTS = {
@@ -19,6 +20,7 @@ _OUTPUTS = {
     "ChurnRiskTrigger": CHURN_TRIGGERS,
     "RelationshipEdge": RELATIONSHIP_EDGES,
     "MentorSuggestion": MENTOR_SUGGESTIONS,
+    "AccountHealth": ACCOUNT_HEALTH,
     "IdentityMergeRefused": IDENTITY_REFUSALS,
     "DeadLetter": DEAD_LETTERS,
 }

@@ -213,6 +213,7 @@ class ColumnDecoder:
         simple = {
             models.EngagementScoreUpdate: "engagement_scores",
             models.RelationshipEdge: "relationship_edges",
+            models.AccountHealth: "account_health",
         }
         if model in simple:
             return simple[model], _output_mapper(simple[model])
@@ -288,7 +289,9 @@ def _suggestion_values(r: dict[str, Any], topic: str, partition: int, offset: in
     mentors = r["mentors"]
     return (
         r["suggestion_id"], r["canonical_id"], r["error_class"], [m["canonical_id"] for m in mentors],
-        [m["solved_count"] for m in mentors], [m["last_solved_at"] for m in mentors], r["suggested_at"],
+        [m["solved_count"] for m in mentors], [m["last_solved_at"] for m in mentors],
+        [m["orbit_level"] for m in mentors], [m["is_inner_orbit"] for m in mentors],
+        [m["reason"] for m in mentors], r["suggested_at"], r["error_count"], r["first_error_at"],
         r["source_event_id"], r["source_occurred_at"], r["source_sent_at"], r["emitted_at"],
     )  # fmt: skip
 

@@ -62,8 +62,15 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "mentor_suggestions": (
         "suggestion_id", "canonical_id", "error_class", "mentors", "mentor_solved_counts",
-        "mentor_last_solved_at", "suggested_at", "source_event_id", "source_occurred_at", "source_sent_at",
+        "mentor_last_solved_at", "mentor_orbit_levels", "mentor_is_inner", "mentor_reasons", "suggested_at",
+        "error_count", "first_error_at", "source_event_id", "source_occurred_at", "source_sent_at",
         "emitted_at", "ingested_at",
+    ),
+    "account_health": (
+        "health_id", "canonical_id", "health", "usage_component", "community_component", "risk_component",
+        "recent_per_day", "baseline_per_day", "orbit_level", "open_risks", "plan", "plan_usage_share",
+        "expansion_signal", "as_of", "source_event_id", "source_occurred_at", "source_sent_at", "emitted_at",
+        "ingested_at",
     ),
     "dead_letters": (
         "dead_letter_id", "source_topic", "source_partition", "source_offset", "stage", "error_class",
@@ -75,7 +82,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 ID_COLUMN = {
     "events": "event_id", "identity_links": "link_id", "identity_refusals": "refusal_id",
     "engagement_scores": "update_id", "churn_triggers": "trigger_id", "relationship_edges": "edge_id",
-    "mentor_suggestions": "suggestion_id", "dead_letters": "dead_letter_id",
+    "mentor_suggestions": "suggestion_id", "dead_letters": "dead_letter_id", "account_health": "health_id",
 }  # fmt: skip
 
 
@@ -228,7 +235,12 @@ def suggestion_row(s: models.MentorSuggestion) -> Row:
         "mentors": [m.canonical_id for m in s.mentors],
         "mentor_solved_counts": [m.solved_count for m in s.mentors],
         "mentor_last_solved_at": [m.last_solved_at for m in s.mentors],
+        "mentor_orbit_levels": [m.orbit_level for m in s.mentors],
+        "mentor_is_inner": [m.is_inner_orbit for m in s.mentors],
+        "mentor_reasons": [m.reason for m in s.mentors],
         "suggested_at": s.suggested_at,
+        "error_count": s.error_count,
+        "first_error_at": s.first_error_at,
         "source_event_id": s.source_event_id,
         "source_occurred_at": s.source_occurred_at,
         "source_sent_at": s.source_sent_at,
@@ -253,6 +265,8 @@ def row_for(record: models.AvroModel, source: Source) -> tuple[str, Row]:
             row["evidence"] = dict(record.evidence)
         case models.RelationshipEdge():
             table, row = "relationship_edges", _output_row(record, "relationship_edges")
+        case models.AccountHealth():
+            table, row = "account_health", _output_row(record, "account_health")
         case models.MentorSuggestion():
             table, row = "mentor_suggestions", suggestion_row(record)
         case models.IdentityMergeRefused():

@@ -31,6 +31,7 @@ from infra.settings import Settings
 from schemas.catalog import SchemaCatalog
 from schemas.serde import AvroSerde, serde_from_settings
 from schemas.topics import (
+    ACCOUNT_HEALTH,
     CHURN_TRIGGERS,
     DEAD_LETTERS,
     ENGAGEMENT_SCORES,
@@ -57,6 +58,7 @@ SINK_TOPICS = (
     CHURN_TRIGGERS,
     RELATIONSHIP_EDGES,
     MENTOR_SUGGESTIONS,
+    ACCOUNT_HEALTH,
     DEAD_LETTERS,
 )
 POLL_BATCH = 500

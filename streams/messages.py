@@ -78,6 +78,7 @@ class HelpRequest(faust.Record, serializer="json"):
     event_id: str
     occurred_at_ms: int
     sent_at_ms: int | None
+    team: str | None = None  # the user's work email domain: their teammates are not mentors
 
 
 class Solution(faust.Record, serializer="json"):
@@ -86,3 +87,5 @@ class Solution(faust.Record, serializer="json"):
     error_class: str
     solver_canonical_id: str
     solved_at_ms: int
+    solver_orbit_level: int = 0  # as of this answer
+    solver_team: str | None = None

@@ -12,6 +12,7 @@ from schemas.identity import IdentityProvider
 from schemas.models.base import AvroModel, UtcMillis
 
 __all__ = [
+    "AccountHealth",
     "AnswerAccepted",
     "AnswerAcceptedPayload",
     "ApiCall",
@@ -336,6 +337,30 @@ class IdentityLink(Event):
     linked_identity: Identity
 
 
+class AccountHealth(AvroModel):
+    """A user's account health: product usage, orbit level and open churn risks (docs/health.md)."""
+
+    avro_name: ClassVar[str] = "orbitstream.outputs.AccountHealth"
+    health_id: str
+    canonical_id: str
+    health: float
+    usage_component: float
+    community_component: float
+    risk_component: float
+    recent_per_day: float
+    baseline_per_day: float
+    orbit_level: int
+    open_risks: list[str]
+    plan: str | None = None
+    plan_usage_share: float | None = None
+    expansion_signal: bool
+    as_of: UtcMillis
+    source_event_id: str
+    source_occurred_at: UtcMillis
+    source_sent_at: UtcMillis | None = None
+    emitted_at: UtcMillis
+
+
 class ChurnReason(StrEnum):
     """Avro enum orbitstream.outputs.ChurnReason."""
 
@@ -424,10 +449,13 @@ class Mentor(AvroModel):
     canonical_id: str
     solved_count: int
     last_solved_at: UtcMillis
+    orbit_level: int = 0
+    is_inner_orbit: bool = False
+    reason: str = ""
 
 
 class MentorSuggestion(AvroModel):
-    """Members who recently solved an error class a user just hit."""
+    """Members who recently solved an error class a user keeps hitting, and why each was chosen."""
 
     avro_name: ClassVar[str] = "orbitstream.outputs.MentorSuggestion"
     suggestion_id: str
@@ -435,6 +463,8 @@ class MentorSuggestion(AvroModel):
     error_class: str
     mentors: list[Mentor]
     suggested_at: UtcMillis
+    error_count: int = 1
+    first_error_at: UtcMillis | None = None
     source_event_id: str
     source_occurred_at: UtcMillis
     source_sent_at: UtcMillis | None = None
@@ -486,6 +516,7 @@ EVENT_MODELS: tuple[type[Event], ...] = (
     IdentityLink,
 )
 OUTPUT_MODELS: tuple[type[AvroModel], ...] = (
+    AccountHealth,
     ChurnRiskTrigger,
     DeadLetter,
     EngagementScoreUpdate,

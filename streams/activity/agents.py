@@ -3,7 +3,7 @@
 Topics in:  user-event-batches (resolved events of both inputs, many to a record, with
             the resolve stages' clocks), user-signals (reach interactions and identity
             merges, keyed by canonical id).
-Topics out: engagement-scores, churn-triggers, mentor help requests and solutions.
+Topics out: engagement-scores, churn-triggers, account-health, mentor help requests and solutions.
 
 Faust has no working stream-stream join (faust/joins.py raises NotImplementedError), so
 the join is this: both inputs resolved to canonical ids upstream, read here by one agent
@@ -24,8 +24,16 @@ from typing import Any
 
 import faust
 
-from schemas.models import AnswerAccepted, ApiCall, Event
-from schemas.topics import CHURN_TRIGGERS, COMMUNITY_EVENTS, DEAD_LETTERS, ENGAGEMENT_SCORES, PRODUCT_EVENTS
+from schemas.models import Event
+from schemas.topics import (
+    ACCOUNT_HEALTH,
+    CHURN_TRIGGERS,
+    COMMUNITY_EVENTS,
+    DEAD_LETTERS,
+    ENGAGEMENT_SCORES,
+    PRODUCT_EVENTS,
+)
+from streams.accounts.health import after_tick
 from streams.activity.join import BatchOutcome, Forward, JoinStep
 from streams.activity.merge import merge_states
 from streams.activity.ordering import EventTimeMerge, sources_of
@@ -38,7 +46,8 @@ from streams.errors import DeadLetters, Source, build_dead_letter, run_guarded
 from streams.fastout import FastProducer
 from streams.identity.agents import JoinTopics
 from streams.mentors.agents import MentorTopics
-from streams.messages import HelpRequest, Solution, UserSignal
+from streams.mentors.routing import mentor_records
+from streams.messages import HelpRequest, UserSignal
 from streams.partitioning import partition_of
 from streams.tables import FastChangelogTable
 from streams.timeconv import from_ms, from_ms_or_none, to_ms
@@ -63,6 +72,7 @@ def register(
     scores_name = ctx.topic_name(ENGAGEMENT_SCORES)
     triggers_name = ctx.topic_name(CHURN_TRIGGERS)
     dead_letters_name = ctx.topic_name(DEAD_LETTERS)
+    health_name = ctx.topic_name(ACCOUNT_HEALTH)
     help_name = mentors.help_requests.get_topic_name()
     solutions_name = mentors.solutions.get_topic_name()
     # Every partition the resolve stages read: the join waits for each to pass an event.
@@ -149,24 +159,19 @@ def register(
         for trigger in result.triggers:
             producer.produce(triggers_name, ctx.serde.encode(trigger, triggers_name), key)
             ctx.health.outputs[CHURN_TRIGGERS] += 1
-        return result.score_update is not None or bool(result.triggers)
+        if result.health is not None:
+            producer.produce(health_name, ctx.serde.encode(result.health, health_name), key)
+            ctx.health.outputs[ACCOUNT_HEALTH] += 1
+        return result.score_update is not None or bool(result.triggers) or result.health is not None
 
-    def route_to_mentors(record: Event, canonical_id: str) -> None:
-        if isinstance(record, ApiCall) and record.payload.error_class:
-            request = HelpRequest(
-                canonical_id=canonical_id,
-                error_class=record.payload.error_class,
-                event_id=record.event_id,
-                occurred_at_ms=to_ms(record.occurred_at),
-                sent_at_ms=to_ms(record.sent_at) if record.sent_at else None,
-            )
-            producer.produce(help_name, request.dumps(serializer="json"), request.error_class.encode())
-        elif isinstance(record, AnswerAccepted):
-            for tag in record.payload.tags:
-                solution = Solution(
-                    error_class=tag, solver_canonical_id=canonical_id, solved_at_ms=to_ms(record.occurred_at)
+    def route_to_mentors(record: Event, state: UserState) -> None:
+        for message in mentor_records(record, state):
+            if isinstance(message, HelpRequest):
+                producer.produce(help_name, message.dumps(serializer="json"), message.error_class.encode())
+            else:
+                producer.produce(
+                    solutions_name, message.dumps(serializer="json"), message.error_class.encode()
                 )
-                producer.produce(solutions_name, solution.dumps(serializer="json"), tag.encode())
 
     def dead_letter_entries(outcome: BatchOutcome) -> None:
         failed_at_ms = wall_ms()
@@ -207,7 +212,7 @@ def register(
                 outcome = step.run([item[0] for _, item in released[i:j]], current, ctx.clock())
                 for applied in outcome.applied:
                     publish(applied.canonical_id, applied.result)
-                    route_to_mentors(applied.event, applied.canonical_id)
+                    route_to_mentors(applied.event, applied.result.state)
                 dead_letter_entries(outcome)
                 forwards.extend(outcome.forwards)
                 for canonical_id, state in outcome.states.items():
@@ -221,7 +226,9 @@ def register(
                 judged = current(canonical_id)
                 if judged is None:
                     continue
-                result = check_absence(judged, from_ms(at), cfg, emitted_at=ctx.clock())
+                result = after_tick(
+                    check_absence(judged, from_ms(at), cfg, emitted_at=ctx.clock()), at, cfg, ctx.clock()
+                )
                 publish(canonical_id, result)
                 if result.state != judged:
                     changed[canonical_id] = result.state

@@ -17,6 +17,7 @@ from datetime import datetime
 from infra.settings import StreamSettings
 from schemas.models import Event
 from schemas.serde import AvroSerde
+from streams.accounts.health import after_event
 from streams.activity.process import StepResult, apply_event
 from streams.activity.state import Progress, UserState
 from streams.batches import ResolvedEntry
@@ -102,6 +103,7 @@ class JoinStep:
                     out.states[canonical_id] = state
                     continue
                 result = apply_event(state, event, canonical_id, self.cfg, emitted_at=emitted_at)
+                result = after_event(result, event, self.cfg, emitted_at)
             except Exception as exc:  # a bug hit by one odd event: dead-lettered, the batch goes on
                 out.failures.append((entry, exc))
                 continue

@@ -97,6 +97,9 @@ def merge_states(
             "onboarding_step": max(base.onboarding_step, other.onboarding_step),
             "onboarding_total": base.onboarding_total or other.onboarding_total,
             "episodes": episodes,
+            # Account facts (streams/accounts/facts.py): the plan of the later product use.
+            "plan": streak_from.plan or (base if later_product else other).plan,
+            "team": min((t for t in (base.team, other.team) if t), default=None),
             "merged": [*base.merged, merge_id][-MAX_MERGES_REMEMBERED:],
             # Both ids' inputs stay idempotent: a redelivered event of either is recognised.
             "applied": {

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from infra.settings import StreamSettings
 from schemas.models import (
+    AccountHealth,
     ApiCall,
     ChurnRiskTrigger,
     EngagementScoreUpdate,
@@ -42,6 +43,7 @@ class StepResult:
     state: UserState
     score_update: EngagementScoreUpdate | None = None
     triggers: list[ChurnRiskTrigger] = field(default_factory=list)
+    health: AccountHealth | None = None  # set by streams.accounts.health when it changed
 
 
 def _is_community(event: Event) -> bool:

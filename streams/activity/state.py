@@ -68,6 +68,11 @@ class UserState(BaseModel):
     applied: dict[str, int] = Field(default_factory=dict)
     # Event ids folded in lately: a service that re-sends an event counts it once.
     recent_event_ids: list[str] = Field(default_factory=list)
+    # Account facts (streams/accounts/): the current plan, the team (work email
+    # domain), and what the last account-health output said, so it is emitted on change only.
+    plan: str | None = None
+    team: str | None = None
+    health_key: str | None = None
 
 
 @dataclass

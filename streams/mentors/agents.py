@@ -1,10 +1,12 @@
-"""Mentor matching: members who recently solved the error class a user just hit.
+"""Mentor matching: members who recently solved the error class a user keeps hitting.
 
 Topics in:  help-requests-by-class, solutions-by-class (internal, keyed by error class,
             fed by the user-activity agent).
 Topics out: mentor-suggestions.
 Both inputs are keyed by error class, so one agent sees a class's solutions and requests
-and keeps the class's recent solvers in the ``solvers`` table.
+and keeps the class's recent solvers, and who failed on it lately, in the ``solvers``
+table. A suggestion needs a pattern (index.py): the same class failing ``pattern_count``
+times within ``pattern_window_hours`` for one user.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from schemas.topics import MENTOR_SUGGESTIONS
 from streams.channels import avro_topic, record_topic
 from streams.context import StreamContext
 from streams.errors import DeadLetters, run_guarded
-from streams.mentors.index import empty_index, record_solution, suggest
+from streams.mentors.index import Candidate, empty_index, reason, record_error, record_solution, suggest
 from streams.messages import HelpRequest, Solution
 from streams.timeconv import from_ms, from_ms_or_none
 
@@ -51,17 +53,27 @@ def register(app: faust.App, ctx: StreamContext, dead_letters: DeadLetters) -> M
         if isinstance(value, Solution):
             index = solvers.get(value.error_class) or empty_index()
             solvers[value.error_class] = record_solution(
-                index, value.solver_canonical_id, value.solved_at_ms, cfg
+                index,
+                value.solver_canonical_id,
+                value.solved_at_ms,
+                cfg,
+                orbit_level=value.solver_orbit_level,
+                team=value.solver_team,
             )
             return
         if not isinstance(value, HelpRequest):
             raise TypeError(f"{event.message.topic}: unexpected record {type(value).__name__}")
-        index = solvers.get(value.error_class) or empty_index()
-        chosen, updated = suggest(index, value.canonical_id, value.occurred_at_ms, cfg)
+        at_ms = value.occurred_at_ms
+        pattern, index = record_error(
+            solvers.get(value.error_class) or empty_index(), value.canonical_id, at_ms, cfg
+        )
+        chosen: list[Candidate] = []
+        if pattern.count >= cfg.pattern_count:
+            chosen, index = suggest(index, value.canonical_id, at_ms, cfg, team=value.team)
+        solvers[value.error_class] = index
         if not chosen:
             return
-        solvers[value.error_class] = updated
-        occurred = from_ms(value.occurred_at_ms)
+        occurred = from_ms(at_ms)
         suggestion = MentorSuggestion(
             suggestion_id=f"{value.canonical_id}:{value.error_class}:{value.event_id}",
             canonical_id=value.canonical_id,
@@ -71,10 +83,15 @@ def register(app: faust.App, ctx: StreamContext, dead_letters: DeadLetters) -> M
                     canonical_id=c.canonical_id,
                     solved_count=c.solved_count,
                     last_solved_at=from_ms(c.last_solved_ms),
+                    orbit_level=c.orbit_level,
+                    is_inner_orbit=c.is_inner,
+                    reason=reason(c, value.error_class, at_ms),
                 )
                 for c in chosen
             ],
             suggested_at=occurred,
+            error_count=pattern.count,
+            first_error_at=from_ms(pattern.first_ms),
             source_event_id=value.event_id,
             source_occurred_at=occurred,
             source_sent_at=from_ms_or_none(value.sent_at_ms),

@@ -19,6 +19,7 @@ VIEWS = sorted(
     [f"{t}_final" for t in COLUMNS]
     + ["engagement_latest", "events_resolved"]
     + ["window_periods", "window_period_levels", "period_orbit_levels", "signup_cohort"]  # 0003, analyses
+    + ["account_health_latest"]  # 0004
 )
 
 

@@ -57,6 +57,7 @@ def test_every_record_type_lands_once_in_its_table_with_its_values(
             topics.RELATIONSHIP_EDGES,
             topics.MENTOR_SUGGESTIONS,
             topics.IDENTITY_REFUSALS,
+            topics.ACCOUNT_HEALTH,
         ],
         strict=True,
     ):
@@ -75,6 +76,7 @@ def test_every_record_type_lands_once_in_its_table_with_its_values(
         "relationship_edges": 1,
         "mentor_suggestions": 1,
         "identity_refusals": 1,
+        "account_health": 1,
         "dead_letters": 2,
     }
     assert {t: counts(sink_client, t) for t in expected} == {t: (n, n) for t, n in expected.items()}
@@ -153,6 +155,17 @@ def test_every_record_type_lands_once_in_its_table_with_its_values(
     assert sink_client.query(
         "SELECT suggestion_id, error_class, mentors, mentor_solved_counts FROM mentor_suggestions_final"
     ).result_rows == [("ms-300", "auth.invalid_token", ["c-bob", "c-cy"], [4, 1])]
+    assert sink_client.query(
+        "SELECT mentor_orbit_levels, mentor_is_inner, mentor_reasons, error_count, "
+        "dateDiff('minute', first_error_at, suggested_at) FROM mentor_suggestions_final"
+    ).result_rows == [([1, 0], [True, False], ["4 accepted answers", ""], 3, 20)]
+    assert sink_client.query(
+        "SELECT health_id, canonical_id, health, usage_component, community_component, risk_component, "
+        "orbit_level, open_risks, plan, plan_usage_share, expansion_signal FROM account_health_final"
+    ).result_rows == [("h-300", "c-ada", 62.5, 0.5, 0.75, 0.75, 2, ["API_ERRORS"], "free", 0.05, False)]
+    assert sink_client.query(
+        "SELECT canonical_id, health, health_id FROM account_health_latest"
+    ).result_rows == [("c-ada", 62.5, "h-300")]
     assert sink_client.query(
         "SELECT refusal_id, reason, external_id, linked_external_id, canonical_id, linked_canonical_id "
         "FROM identity_refusals_final"

@@ -31,6 +31,7 @@ def test_every_record_type_maps_to_its_table_with_exactly_the_table_columns() ->
         "RelationshipEdge": "relationship_edges",
         "MentorSuggestion": "mentor_suggestions",
         "IdentityMergeRefused": "identity_refusals",
+        "AccountHealth": "account_health",
     }
     for name, (table, row) in rows.items():
         assert tuple(row) == COLUMNS[table], name
@@ -185,3 +186,26 @@ def test_dead_letter_row_is_keyed_on_where_the_message_was_read() -> None:
     assert row["dead_letter_id"] == "t-product-events:1:17:resolve-product"
     assert (row["value"], row["version"], row["replayed_at"]) == (b"\xff\x00", 0, None)
     assert (row["kafka_topic"], row["kafka_offset"]) == ("t-dead-letters", 5)
+
+
+def test_a_mentor_suggestion_row_holds_each_mentors_reasons_in_parallel_arrays() -> None:
+    table, row = rows_by_type()["MentorSuggestion"]
+    assert table == "mentor_suggestions"
+    assert row["mentors"] == ["c-bob", "c-cy"]
+    assert row["mentor_orbit_levels"] == [1, 0]
+    assert row["mentor_is_inner"] == [True, False]
+    assert row["mentor_reasons"] == ["4 accepted answers", ""]
+    assert row["error_count"] == 3
+    assert (row["suggested_at"] - row["first_error_at"]).total_seconds() == 20 * 60
+
+
+def test_an_account_health_row_is_the_records_fields() -> None:
+    table, row = rows_by_type()["AccountHealth"]
+    assert table == "account_health"
+    assert (row["health_id"], row["health"], row["open_risks"], row["plan"], row["expansion_signal"]) == (
+        "h-300",
+        62.5,
+        ["API_ERRORS"],
+        "free",
+        False,
+    )

@@ -1,7 +1,15 @@
 """Mentor matching over an error class's solvers."""
 
 from infra.settings import MentorSettings
-from streams.mentors.index import Candidate, empty_index, record_solution, suggest
+from streams.mentors.index import (
+    Candidate,
+    Pattern,
+    empty_index,
+    reason,
+    record_error,
+    record_solution,
+    suggest,
+)
 
 DAY = 86_400_000
 CFG = MentorSettings(window_days=30, max_mentors=2, cooldown_hours=24, max_solvers_per_class=3)
@@ -44,3 +52,76 @@ def test_no_solver_no_suggestion_and_no_cooldown_spent() -> None:
 def test_solver_state_is_bounded_keeping_the_most_recent() -> None:
     index = _index_with(("a", 1), ("b", 2), ("c", 3), ("d", 4))
     assert sorted(index["solvers"]) == ["b", "c", "d"]
+
+
+# Patterns, preference for the inner orbit, teams and reasons.
+HOUR = 3_600_000
+PCFG = MentorSettings(
+    window_days=30,
+    max_mentors=3,
+    cooldown_hours=24,
+    max_solvers_per_class=10,
+    pattern_count=3,
+    pattern_window_hours=2,
+    inner_orbit_max_level=2,
+)
+
+
+def test_a_pattern_is_n_failures_of_the_class_within_the_window_in_any_order() -> None:
+    index = empty_index()
+    counts = []
+    # At 0h, 3h (the first has left the 2h window), 4h, then 3.5h arriving late.
+    for at in (0, 3 * HOUR, 4 * HOUR, 3 * HOUR + HOUR // 2):
+        pattern, index = record_error(index, "user", at, PCFG)
+        counts.append((pattern.count, pattern.first_ms))
+    assert counts == [(1, 0), (1, 3 * HOUR), (2, 3 * HOUR), (2, 3 * HOUR)]
+    # A second failure at 4h: within the window ending there, 3h, 3.5h and both at 4h.
+    pattern, _ = record_error(index, "user", 4 * HOUR, PCFG)
+    assert pattern == Pattern(count=4, first_ms=3 * HOUR)
+
+
+def test_inner_orbit_solvers_come_first_then_count_then_recency() -> None:
+    index = empty_index()
+    # outer: 3 answers at level 3; inner: 1 answer at level 1; core: 2 answers at level 2.
+    for at in (1, 2, 3):
+        index = record_solution(index, "outer", at * DAY, PCFG, orbit_level=3, team="o.com")
+    index = record_solution(index, "inner", 4 * DAY, PCFG, orbit_level=1, team="i.com")
+    for at in (1, 2):
+        index = record_solution(index, "core", at * DAY, PCFG, orbit_level=2, team="c.com")
+    chosen, _ = suggest(index, "user", 5 * DAY, PCFG, team="u.com")
+    assert chosen == [
+        Candidate("core", 2, 2 * DAY, 2, True),
+        Candidate("inner", 1, 4 * DAY, 1, True),
+        Candidate("outer", 3, 3 * DAY, 3, False),
+    ]
+
+
+def test_never_the_requester_nor_their_teammates() -> None:
+    index = empty_index()
+    index = record_solution(index, "user", DAY, PCFG, orbit_level=1, team="acme.io")
+    index = record_solution(index, "colleague", DAY, PCFG, orbit_level=1, team="acme.io")
+    index = record_solution(index, "stranger", DAY, PCFG, orbit_level=4, team="other.io")
+    index = record_solution(index, "unknown", DAY, PCFG, orbit_level=4, team=None)
+    chosen, _ = suggest(index, "user", 2 * DAY, PCFG, team="acme.io")
+    assert [c.canonical_id for c in chosen] == ["stranger", "unknown"]
+    # A requester of no known team only excludes themselves.
+    chosen, _ = suggest(index, "user", 2 * DAY, PCFG, team=None)
+    assert [c.canonical_id for c in chosen] == ["colleague", "stranger", "unknown"]
+
+
+def test_reason_names_solves_recency_and_orbit_level() -> None:
+    assert reason(Candidate("m", 2, DAY, 1, True), "auth.invalid_token", 3 * DAY + 12 * HOUR) == (
+        "2 accepted answers on auth.invalid_token, the latest 2.5 days before; orbit level 1 (inner orbit)"
+    )
+    assert reason(Candidate("m", 1, DAY, 3, False), "E", DAY) == (
+        "1 accepted answer on E, the latest 0.0 days before; orbit level 3 (outer orbit)"
+    )
+    assert reason(Candidate("m", 1, DAY), "E", 2 * DAY).endswith("; orbit level unknown")
+
+
+def test_an_index_written_before_patterns_and_levels_still_reads() -> None:
+    old = {"solvers": {"m": {"count": 2, "last_ms": DAY}}, "suggested": {}}
+    pattern, index = record_error(old, "user", 2 * DAY, PCFG)
+    assert pattern == Pattern(1, 2 * DAY)
+    chosen, _ = suggest(index, "user", 2 * DAY, PCFG, team="acme.io")
+    assert chosen == [Candidate("m", 2, DAY, 0, False)]

@@ -1,0 +1,1 @@
+"""Account view of a user: plan, team and account health."""
