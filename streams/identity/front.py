@@ -133,6 +133,9 @@ class ResolveFront:
             self._commit_now()
             self.consumer.incremental_unassign(self._tps(gone))
             self.owned -= gone
+            for topic, partition in list(self.ctx.health.lag):
+                if partition in gone:
+                    del self.ctx.health.lag[(topic, partition)]
             log.info("resolve stage released partitions %s", sorted(gone))
 
     def _tps(self, partitions: set[int]) -> list[TopicPartition]:
@@ -178,6 +181,7 @@ class ResolveFront:
                 self.consumer.store_offsets(
                     offsets=[TopicPartition(t, p, o + 1) for (t, p), o in positions.items()]
                 )
+                self._note_lag(positions)
 
     async def close(self) -> None:
         """Finish the batch in hand, commit what was forwarded, leave."""
@@ -191,11 +195,21 @@ class ResolveFront:
             finally:
                 self.consumer.close()
 
+    def _note_lag(self, positions: Mapping[tuple[str, int], int]) -> None:
+        """Records behind this batch, per partition: the last fetch's high watermark (known
+        locally, no broker call) minus the next offset to read. Once per batch, not per event."""
+        lag = self.ctx.health.lag
+        for (topic, partition), offset in positions.items():
+            _, high = self.consumer.get_watermark_offsets(TopicPartition(topic, partition), cached=True)
+            if high >= 0:
+                lag[(topic, partition)] = max(0, high - offset - 1)
+
     # -- one batch -----------------------------------------------------------------------
     def process(self, messages: list[Message]) -> Mapping[tuple[str, int], int]:
         """Resolve and send a batch; returns the last offset handled per input partition."""
         batches: dict[int, list[ResolvedEntry]] = defaultdict(list)
         positions: dict[tuple[str, int], int] = {}
+        read = self.ctx.health.inputs
         for msg in messages:
             err = msg.error()
             if err is not None:
@@ -204,6 +218,7 @@ class ResolveFront:
                 raise KafkaException(err)
             topic, partition, offset = msg.topic() or "", msg.partition() or 0, msg.offset() or 0
             positions[(topic, partition)] = offset
+            read[topic] += 1
             try:
                 entry = self._resolve(msg, topic, partition, offset)
             except Exception as exc:
@@ -214,11 +229,14 @@ class ResolveFront:
             if entry is not None:
                 batches[self._partitions.get(entry.canonical_id)].append(entry)
                 self.ctx.health.agent(self._stages[topic]).processed += 1
+        sent = 0
         for destination, entries in batches.items():
             for chunk in self._chunks(entries):
                 self.producer.produce(
                     self.topics.batches, encode_batch(chunk), b"batch", partition=destination
                 )
+                sent += 1
+        self.ctx.health.outputs[self.topics.batches] += sent
         return positions
 
     def _chunks(self, entries: list[ResolvedEntry]) -> list[list[ResolvedEntry]]:
@@ -253,6 +271,7 @@ class ResolveFront:
             if msg.key() != key.encode():
                 # Keyed by something else: resolve it on the partition that owns its identity.
                 self.producer.produce(topic, value, key.encode(), headers=_headers(msg))
+                self.ctx.health.outputs[topic] += 1
                 return None
             canonical = self.identities.cached_get(key) or self._deterministic.get(key)
             record["canonical_id"] = canonical
@@ -267,6 +286,7 @@ class ResolveFront:
         self.ctx.health.outputs[out] += 1
         for target_key, request in interaction_requests(name, record, canonical):
             self.producer.produce(self.topics.interactions, request, target_key.encode())
+            self.ctx.health.outputs[self.topics.interactions] += 1
         return ResolvedEntry(topic, partition, offset, canonical, value)
 
     def _dead_letter(self, source: Source, exc: BaseException) -> None:
@@ -281,8 +301,7 @@ class ResolveFront:
         # A dead letter that cannot even be queued (too large for the producer) is fatal:
         # the batch's offsets are stored only after everything in it was delivered.
         self.producer.produce(self.topics.dead_letters, letter.value, letter.key, headers=letter.headers)
-        self.ctx.health.agent(stage).dead_lettered += 1
-        self.ctx.health.outputs["dead-letters"] += 1
+        self.ctx.health.dead_lettered(stage, exc, self.topics.dead_letters)
 
 
 def _headers(msg: Message) -> list[tuple[str, bytes]]:
