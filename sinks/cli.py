@@ -60,7 +60,10 @@ def run(settings: Settings, max_idle: float | None, no_migrate: bool) -> None:
     signal.signal(signal.SIGINT, request_stop)
     metrics = SinkMetrics()
     if settings.sink.metrics_port:
-        serve(metrics, settings.sink.metrics_host, settings.sink.metrics_port)
+        try:
+            serve(metrics, settings.sink.metrics_host, settings.sink.metrics_port)
+        except OSError as exc:
+            raise click.ClickException(str(exc)) from exc
     stats = Sink(settings, metrics=metrics).run(stop=stop, max_idle=max_idle)
     logging.getLogger(__name__).info("stopped: %d consumed, rows %s", stats.consumed, dict(stats.rows))
 
