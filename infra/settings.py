@@ -146,8 +146,12 @@ class SinkSettings(_Section):
     metrics_host: str = Field(
         default="127.0.0.1", description="Address the Prometheus /metrics endpoint binds (0.0.0.0: all)."
     )
-    metrics_port: int = Field(
-        default=9300, ge=0, le=65535, description="Port of the sink's Prometheus /metrics (0: not served)."
+    # Like the workers': several sinks on one host (tests, the demo) must not collide.
+    metrics_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="Prometheus /metrics port. Unset: 9300 if free, else any free port; 0 disables.",
     )
 
 

@@ -59,7 +59,7 @@ def run(settings: Settings, max_idle: float | None, no_migrate: bool) -> None:
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     metrics = SinkMetrics()
-    if settings.sink.metrics_port:
+    if settings.sink.metrics_port != 0:
         try:
             serve(metrics, settings.sink.metrics_host, settings.sink.metrics_port)
         except OSError as exc:

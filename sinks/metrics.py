@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 PREFIX = "orbitstream_sink_"
 # The lag gauge is refreshed this often from the consumer's local state (no broker call).
 LAG_EVERY_S = 1.0
+DEFAULT_PORT = 9300
 _ERROR_CLASS = COLUMNS["dead_letters"].index("error_class")
 
 
@@ -96,11 +97,18 @@ class SinkMetrics:
         self._lag_labels = labels
 
 
-def serve(metrics: SinkMetrics, host: str, port: int) -> Any:
-    """Serve ``/metrics`` on a daemon thread; returns the server (``shutdown()`` stops it)."""
+def serve(metrics: SinkMetrics, host: str, port: int | None) -> Any:
+    """Serve ``/metrics`` on a daemon thread; returns the server (``shutdown()`` stops it).
+
+    ``port`` None: ``DEFAULT_PORT`` if free, else any free port (the log says which).
+    """
     try:
-        server, _thread = start_http_server(port, addr=host, registry=metrics.registry)
+        server, _thread = start_http_server(
+            DEFAULT_PORT if port is None else port, addr=host, registry=metrics.registry
+        )
     except OSError as exc:
-        raise OSError(f"sink.metrics_port {port} on {host} cannot be bound: {exc}") from exc
-    log.info("metrics on http://%s:%d/metrics", host, port)
+        if port is not None:
+            raise OSError(f"sink.metrics_port {port} on {host} cannot be bound: {exc}") from exc
+        server, _thread = start_http_server(0, addr=host, registry=metrics.registry)
+    log.info("metrics on http://%s:%d/metrics", host, server.server_port)
     return server

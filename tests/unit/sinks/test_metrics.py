@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import pytest
 from confluent_kafka import TopicPartition
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
@@ -82,3 +83,30 @@ def test_lag_is_high_watermark_minus_position_and_a_revoked_partition_disappears
     assert {k[1]: v for k, v in _samples(metrics).items() if k[0] == lag} == {
         (("partition", "1"), ("topic", "scores")): 2,
     }
+
+
+def test_an_unset_port_falls_back_to_a_free_one_and_a_configured_one_must_bind(monkeypatch) -> None:
+    import socket
+    import urllib.request
+
+    from sinks import metrics as sink_metrics
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        monkeypatch.setattr(sink_metrics, "DEFAULT_PORT", port)
+        metrics = SinkMetrics()
+        metrics.rows.labels("events").inc(3)
+        server = sink_metrics.serve(metrics, "127.0.0.1", None)
+        try:
+            assert server.server_port not in (port, 0)
+            url = f"http://127.0.0.1:{server.server_port}/metrics"
+            with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - loopback
+                text = response.read().decode()
+            assert 'orbitstream_sink_rows_total{table="events"} 3.0' in text
+        finally:
+            server.shutdown()
+            server.server_close()
+        with pytest.raises(OSError, match=f"sink.metrics_port {port} on 127.0.0.1 cannot be bound"):
+            sink_metrics.serve(metrics, "127.0.0.1", port)
