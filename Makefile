@@ -66,6 +66,7 @@ bench: setup ## Run the benchmarks in bench/ and record their figures (several m
 	$(PY) -m bench.producer_throughput
 	$(PY) -m bench.stream_latency
 	$(PY) -m bench.sink_throughput
+	$(PY) -m bench.metrics_overhead
 
 faults: setup ## Fault verifier: its short runs as tests, then a 25k-event workload clean twice and under faults (FAULTS_ARGS=...)
 	$(PY) -m pytest -m faults

@@ -145,6 +145,16 @@ class SinkSettings(_Section):
     crash_after_batches: int = Field(
         default=0, ge=0, description="Failure tests only: SIGKILL the sink after its Nth insert (0: never)."
     )
+    metrics_host: str = Field(
+        default="127.0.0.1", description="Address the Prometheus /metrics endpoint binds (0.0.0.0: all)."
+    )
+    # Like the workers': several sinks on one host (tests, the demo) must not collide.
+    metrics_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="Prometheus /metrics port. Unset: 9300 if free, else any free port; 0 disables.",
+    )
 
 
 class WorkerSettings(_Section):
@@ -173,6 +183,17 @@ class WorkerSettings(_Section):
         ge=0,
         le=65535,
         description="Health port. Unset: 6066 + n for worker-<n> if free, else any free port; 0 disables.",
+    )
+    # Like the web port, the metrics port follows the slot so workers on one host never collide.
+    metrics_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="Prometheus /metrics port. Unset: 9200 + n for worker-<n> if free, else any "
+        "free port; 0 disables.",
+    )
+    metrics_host: str = Field(
+        default="127.0.0.1", description="Address the Prometheus /metrics endpoint binds (0.0.0.0: all)."
     )
     # Commit often: at-least-once replays at most this much after a crash.
     commit_interval_s: float = Field(default=1.0, gt=0, description="Offsets are committed this often.")

@@ -43,6 +43,7 @@ def migrate(settings: Settings) -> None:
 @click.pass_obj
 def run(settings: Settings, max_idle: float | None, no_migrate: bool) -> None:
     """Consume the resolved events, outputs and dead letters into ClickHouse until stopped (SIGTERM/^C)."""
+    from sinks.metrics import SinkMetrics, serve
     from sinks.migrate import apply_migrations
     from sinks.runner import Sink
     from sinks.writer import warehouse_client
@@ -57,7 +58,13 @@ def run(settings: Settings, max_idle: float | None, no_migrate: bool) -> None:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    stats = Sink(settings).run(stop=stop, max_idle=max_idle)
+    metrics = SinkMetrics()
+    if settings.sink.metrics_port != 0:
+        try:
+            serve(metrics, settings.sink.metrics_host, settings.sink.metrics_port)
+        except OSError as exc:
+            raise click.ClickException(str(exc)) from exc
+    stats = Sink(settings, metrics=metrics).run(stop=stop, max_idle=max_idle)
     logging.getLogger(__name__).info("stopped: %d consumed, rows %s", stats.consumed, dict(stats.rows))
 
 

@@ -42,6 +42,7 @@ from schemas.topics import (
 )
 from sinks.batching import Batcher, PartitionBatch, backoff_delay, group_token
 from sinks.exceptions import SinkBackpressureError
+from sinks.metrics import SinkMetrics
 from sinks.progress import SinkStats, consumer_lag, progress_line
 from sinks.routing import Router
 from sinks.writer import ClickHouseWriter
@@ -85,8 +86,10 @@ class Sink:
         group_id: str | None = None,
         writer: ClickHouseWriter | None = None,
         serde: AvroSerde | None = None,
+        metrics: SinkMetrics | None = None,
     ) -> None:
         self.settings = settings
+        self.metrics = metrics or SinkMetrics()
         cfg = settings.sink
         self.topics = [settings.topics.name(t) for t in (topics or SINK_TOPICS)]
         self.group_id = group_id or settings.topics.name(cfg.group_id)
@@ -167,6 +170,7 @@ class Sink:
         route, add = self.router.route_values, self.batcher.add
         dead_letters = self.router.dead_letters_topic
         reached: dict[tuple[str, int], int] = {}
+        per_topic: dict[str, int] = {}
         for message in self.consumer.consume(num_messages=room, timeout=timeout):
             if message.error() is not None:
                 log.warning("consumer error: %s", message.error())
@@ -176,10 +180,13 @@ class Sink:
             topic, partition, offset = message.topic() or "", message.partition() or 0, message.offset() or 0
             if table == "dead_letters" and topic != dead_letters:
                 self.stats.dead_lettered += 1
+                self.metrics.dead_lettered(values)
             add(topic, partition, offset, table, values)
             reached[(topic, partition)] = offset
+            per_topic[topic] = per_topic.get(topic, 0) + 1
             consumed += 1
         self.stats.consumed += consumed
+        self.metrics.polled(per_topic, self.consumer)
         self._note_buffered()
         if self.batcher.buffered >= bound:
             self._pause()
@@ -270,6 +277,7 @@ class Sink:
             )
             self._retry_at = time.monotonic() + delay
             self.stats.insert_failures += 1
+            self.metrics.insert_failures.labels(failure.table).inc()
             self.stats.last_error = str(failure)
             log.warning(
                 "%s; retry %d in %.1fs (%d messages buffered)",
@@ -290,6 +298,7 @@ class Sink:
             rows = [row for batch in unit for row in batch.rows.get(table, ())]
             self.writer.insert_values(table, rows, group_token(table, [b for b in unit if table in b.rows]))
             self.stats.rows[table] += len(rows)
+            self.metrics.rows.labels(table).inc(len(rows))
         self.stats.batches_inserted += len(unit)
         batch = unit[-1]
         crash_after = self.settings.sink.crash_after_batches
@@ -339,6 +348,7 @@ class Sink:
     # -- backpressure -----------------------------------------------------------------
     def _note_buffered(self) -> None:
         self.stats.buffered = self.batcher.buffered
+        self.metrics.buffered.set(self.batcher.buffered)
         self.stats.max_buffered = max(self.stats.max_buffered, self.batcher.buffered)
 
     def _pause(self) -> None:

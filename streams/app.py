@@ -23,6 +23,7 @@ from streams.fastout import FastProducer
 from streams.identity import agents as identity_agents
 from streams.identity.front import FrontTopics, ResolveFront
 from streams.mentors import agents as mentor_agents
+from streams.metrics import MetricsServer, worker_registry
 from streams.transport import WorkerApp
 
 
@@ -162,4 +163,27 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
         return web.json(snapshot, status=200 if snapshot["healthy"] else 503)
 
     app.page("/health/")(health)
+    _serve_metrics(app, ctx)
     return app
+
+
+def _serve_metrics(app: WorkerApp, ctx: StreamContext) -> None:
+    """Prometheus /metrics on the worker's metrics port (unset here or 0: not served)."""
+    w = ctx.settings.worker
+    if not w.metrics_port:
+        return
+    server = MetricsServer(worker_registry(ctx.health), w.metrics_host, w.metrics_port)
+
+    async def start_metrics() -> None:
+        try:
+            await server.start()
+        except OSError as exc:
+            raise OSError(
+                f"worker.metrics_port {w.metrics_port} on {w.metrics_host} cannot be bound: {exc}"
+            ) from exc
+
+    async def stop_metrics(_app: Any, **_kwargs: Any) -> None:
+        await server.stop()
+
+    app.task(start_metrics)
+    app.on_before_shutdown.connect(stop_metrics)  # type: ignore[arg-type]

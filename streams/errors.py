@@ -175,8 +175,7 @@ class DeadLetters:
             key=letter.key, value=letter.value, headers=letter.headers, force=True
         )
         await delivery  # delivered, not only queued: then the offset may move on
-        self._ctx.health.agent(stage).dead_lettered += 1
-        self._ctx.health.outputs[DEAD_LETTERS] += 1
+        self._ctx.health.dead_lettered(stage, exc, self.topic.get_topic_name())
 
 
 async def run_guarded(
@@ -195,8 +194,10 @@ async def run_guarded(
     that could not be delivered) halts the worker while the event is still unacked.
     """
     health = ctx.health.agent(name)
+    inputs = ctx.health.inputs
     try:
         async for event in stream.events():
+            inputs[event.message.topic] += 1
             try:
                 await handle(event)
                 health.processed += 1

@@ -7,8 +7,9 @@ released by the OS when it dies. Without a configured name it takes the first
 ``worker-<n>`` nobody holds, so a restarted worker gets its old directory (and RocksDB
 state) back, and two workers starting at once never pick the same one. The web port
 follows the slot (6066 + n for ``worker-<n>``, the next free port if that one is taken)
-unless configured; the lock file records the worker's pid, port and directory so tools
-and people can find a worker's ``/health/``.
+unless configured, and so does the Prometheus metrics port (9200 + n); the lock file
+records the worker's pid, ports and directory so tools and people can find a worker's
+``/health/`` and ``/metrics``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from infra.settings import Settings
 log = logging.getLogger(__name__)
 
 BASE_WEB_PORT = 6066
+BASE_METRICS_PORT = 9200
 MAX_SLOTS = 256
 WEB_BIND = "127.0.0.1"
 
@@ -44,10 +46,16 @@ class Placement:
     data_dir: Path
     web_port: int  # 0: no web server
     lock: IO[str]
+    metrics_port: int = 0  # 0: no metrics endpoint
 
     def apply(self, settings: Settings) -> Settings:
         worker = settings.worker.model_copy(
-            update={"name": self.name, "data_dir": self.data_dir, "web_port": self.web_port}
+            update={
+                "name": self.name,
+                "data_dir": self.data_dir,
+                "web_port": self.web_port,
+                "metrics_port": self.metrics_port,
+            }
         )
         return settings.model_copy(update={"worker": worker})
 
@@ -71,12 +79,12 @@ def _any_free_port(host: str = WEB_BIND) -> int:
         return port
 
 
-def choose_web_port(configured: int | None, slot: int | None) -> int:
-    """The configured port; else the slot's own port if free; else any free port."""
+def choose_web_port(configured: int | None, slot: int | None, base: int = BASE_WEB_PORT) -> int:
+    """The configured port; else the slot's own port (``base`` + slot) if free; else any free port."""
     if configured is not None:
         return configured
-    if slot is not None and slot < MAX_SLOTS and port_is_free(BASE_WEB_PORT + slot):
-        return BASE_WEB_PORT + slot
+    if slot is not None and slot < MAX_SLOTS and port_is_free(base + slot):
+        return base + slot
     return _any_free_port()
 
 
@@ -101,7 +109,13 @@ def claim(settings: Settings) -> Placement:
         if lock is None:
             continue
         slot = None if configured else int(name.rsplit("-", 1)[1])
-        placement = Placement(name, root / name, choose_web_port(settings.worker.web_port, slot), lock)
+        placement = Placement(
+            name,
+            root / name,
+            choose_web_port(settings.worker.web_port, slot),
+            lock,
+            choose_web_port(settings.worker.metrics_port, slot, BASE_METRICS_PORT),
+        )
         lock.truncate(0)
         lock.write(
             json.dumps(
@@ -109,6 +123,7 @@ def claim(settings: Settings) -> Placement:
                     "name": name,
                     "pid": os.getpid(),
                     "web_port": placement.web_port,
+                    "metrics_port": placement.metrics_port,
                     "data_dir": str(placement.data_dir),
                 }
             )

@@ -149,29 +149,36 @@ def register(
     # mode's handler type is a Protocol no plain function satisfies under mypy.
     app.on_partitions_revoked.connect(on_revoked)  # type: ignore[arg-type]
 
+    outputs, latency = ctx.health.outputs, ctx.health.latency
+
     def publish(canonical_id: str, result: StepResult) -> bool:
         """Queue the step's outputs; True when there were any (the caller flushes)."""
         key = canonical_id.encode()
         if result.score_update is not None:
             # One per event: a flat record (tests/unit/schemas hold its bytes to encode()'s).
-            producer.produce(scores_name, ctx.serde.encode_flat(result.score_update, scores_name), key)
-            ctx.health.outputs[ENGAGEMENT_SCORES] += 1
+            update = result.score_update
+            producer.produce(scores_name, ctx.serde.encode_flat(update, scores_name), key)
+            outputs[scores_name] += 1
+            if update.source_sent_at is not None:
+                latency.observe((update.emitted_at - update.source_sent_at).total_seconds())
         for trigger in result.triggers:
             producer.produce(triggers_name, ctx.serde.encode(trigger, triggers_name), key)
-            ctx.health.outputs[CHURN_TRIGGERS] += 1
+            outputs[triggers_name] += 1
         if result.health is not None:
             producer.produce(health_name, ctx.serde.encode(result.health, health_name), key)
-            ctx.health.outputs[ACCOUNT_HEALTH] += 1
+            outputs[health_name] += 1
         return result.score_update is not None or bool(result.triggers) or result.health is not None
 
     def route_to_mentors(record: Event, state: UserState) -> None:
         for message in mentor_records(record, state):
             if isinstance(message, HelpRequest):
                 producer.produce(help_name, message.dumps(serializer="json"), message.error_class.encode())
+                outputs[help_name] += 1
             else:
                 producer.produce(
                     solutions_name, message.dumps(serializer="json"), message.error_class.encode()
                 )
+                outputs[solutions_name] += 1
 
     def dead_letter_entries(outcome: BatchOutcome) -> None:
         failed_at_ms = wall_ms()
@@ -182,8 +189,7 @@ def register(
             )
             letter = build_dead_letter(source, exc, "user-activity", failed_at_ms, max_bytes)
             producer.produce(dead_letters_name, letter.value, letter.key, headers=letter.headers)
-            ctx.health.agent("user-activity").dead_lettered += 1
-            ctx.health.outputs[DEAD_LETTERS] += 1
+            ctx.health.dead_lettered("user-activity", exc, dead_letters_name)
 
     def fold(
         partition: int, released: list[tuple[int, tuple[ResolvedEntry, Any]]], watermark: int | None

@@ -161,6 +161,9 @@ class ResolveFront:
             self._commit_now()
             self.consumer.incremental_unassign(self._tps(gone))
             self.owned -= gone
+            for topic, partition in list(self.ctx.health.lag):
+                if partition in gone:
+                    del self.ctx.health.lag[(topic, partition)]
             self._hand_back(gone)
             await self.producer.flush()
             log.info("resolve stage released partitions %s", sorted(gone))
@@ -222,6 +225,7 @@ class ResolveFront:
                         for (t, p), o in positions.items()
                     ]
                 )
+                self._note_lag(positions)
 
     def _report(self) -> dict[str, SourceClock]:
         def high(source: str) -> int:
@@ -265,6 +269,15 @@ class ResolveFront:
             finally:
                 self.consumer.close()
 
+    def _note_lag(self, positions: Mapping[tuple[str, int], int]) -> None:
+        """Records behind this batch, per partition: the last fetch's high watermark (known
+        locally, no broker call) minus the next offset to read. Once per batch, not per event."""
+        lag = self.ctx.health.lag
+        for (topic, partition), offset in positions.items():
+            _, high = self.consumer.get_watermark_offsets(TopicPartition(topic, partition), cached=True)
+            if high >= 0:
+                lag[(topic, partition)] = max(0, high - offset - 1)
+
     # -- one batch -----------------------------------------------------------------------
     def process(self, messages: list[Message]) -> tuple[Mapping[tuple[str, int], int], set[int]]:
         """Resolve and send a batch; returns the last offset handled per input partition and
@@ -272,6 +285,7 @@ class ResolveFront:
         batches: dict[int, list[ResolvedEntry]] = defaultdict(list)
         positions: dict[tuple[str, int], int] = {}
         now = time.monotonic()
+        read = self.ctx.health.inputs
         for msg in messages:
             err = msg.error()
             if err is not None:
@@ -280,6 +294,7 @@ class ResolveFront:
                 raise KafkaException(err)
             topic, partition, offset = msg.topic() or "", msg.partition() or 0, msg.offset() or 0
             positions[(topic, partition)] = offset
+            read[topic] += 1
             try:
                 entry = self._resolve(msg, topic, partition, offset, now)
             except Exception as exc:
@@ -292,6 +307,7 @@ class ResolveFront:
                 batches[self._partitions.get(entry.canonical_id)].append(entry)
                 self.ctx.health.agent(self._stages[topic]).processed += 1
         report = self._report() if batches else {}
+        sent = 0
         for destination, entries in batches.items():
             chunks = self._chunks(entries)
             for i, chunk in enumerate(chunks):
@@ -300,6 +316,8 @@ class ResolveFront:
                 self.producer.produce(
                     self.topics.batches, encode_batch(chunk, clocks), b"batch", partition=destination
                 )
+                sent += 1
+        self.ctx.health.outputs[self.topics.batches] += sent
         return positions, set(batches)
 
     def _chunks(self, entries: list[ResolvedEntry]) -> list[list[ResolvedEntry]]:
@@ -341,6 +359,7 @@ class ResolveFront:
                 # (its event time counts there, when it is read again).
                 self.producer.produce(topic, value, key.encode(), headers=_headers(msg))
                 self.clocks.tag(f"{topic}:{partition}", offset, None, now)
+                self.ctx.health.outputs[topic] += 1
                 return None
             canonical = self.identities.cached_get(key) or self._deterministic.get(key)
             record["canonical_id"] = canonical
@@ -355,6 +374,7 @@ class ResolveFront:
         self.ctx.health.outputs[out] += 1
         for target_key, request in interaction_requests(name, record, canonical):
             self.producer.produce(self.topics.interactions, request, target_key.encode())
+            self.ctx.health.outputs[self.topics.interactions] += 1
         tag = self.clocks.tag(f"{topic}:{partition}", offset, event_ms, now)
         return ResolvedEntry(topic, partition, offset, canonical, value, tag if tag is not None else event_ms)
 
@@ -370,8 +390,7 @@ class ResolveFront:
         # A dead letter that cannot even be queued (too large for the producer) is fatal:
         # the batch's offsets are stored only after everything in it was delivered.
         self.producer.produce(self.topics.dead_letters, letter.value, letter.key, headers=letter.headers)
-        self.ctx.health.agent(stage).dead_lettered += 1
-        self.ctx.health.outputs["dead-letters"] += 1
+        self.ctx.health.dead_lettered(stage, exc, self.topics.dead_letters)
 
 
 def _headers(msg: Message) -> list[tuple[str, bytes]]:

@@ -102,7 +102,7 @@ def register(app: faust.App, ctx: StreamContext, dead_letters: DeadLetters) -> M
             value=ctx.serde.encode(suggestion, suggestions_out.get_topic_name()),
             force=True,
         )
-        ctx.health.outputs[MENTOR_SUGGESTIONS] += 1
+        ctx.health.outputs[suggestions_out.get_topic_name()] += 1
 
     async def run(stream: Any) -> None:
         await run_guarded("mentor-matching", stream, handle, dead_letters, ctx)

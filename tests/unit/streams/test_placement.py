@@ -10,7 +10,15 @@ from pathlib import Path
 import pytest
 
 from infra.settings import Settings
-from streams.placement import BASE_WEB_PORT, MAX_SLOTS, PlacementError, choose_web_port, claim, port_is_free
+from streams.placement import (
+    BASE_METRICS_PORT,
+    BASE_WEB_PORT,
+    MAX_SLOTS,
+    PlacementError,
+    choose_web_port,
+    claim,
+    port_is_free,
+)
 
 
 def _settings(root: Path, **worker: object) -> Settings:
@@ -18,7 +26,7 @@ def _settings(root: Path, **worker: object) -> Settings:
 
 
 def test_workers_with_the_same_settings_get_their_own_directories_and_get_them_back(tmp_path: Path) -> None:
-    settings = _settings(tmp_path / "var" / "worker", web_port=0)
+    settings = _settings(tmp_path / "var" / "worker", web_port=0, metrics_port=0)
     first, second = claim(settings), claim(settings)
     root = (tmp_path / "var" / "worker").resolve()
     assert (first.name, first.data_dir, second.name, second.data_dir) == (
@@ -31,10 +39,16 @@ def test_workers_with_the_same_settings_get_their_own_directories_and_get_them_b
         "name": "worker-1",
         "pid": os.getpid(),
         "web_port": 0,
+        "metrics_port": 0,
         "data_dir": str(root / "worker-1"),
     }
     applied = second.apply(settings).worker
-    assert (applied.name, applied.data_dir, applied.web_port) == ("worker-1", root / "worker-1", 0)
+    assert (applied.name, applied.data_dir, applied.web_port, applied.metrics_port) == (
+        "worker-1",
+        root / "worker-1",
+        0,
+        0,
+    )
     # A worker that stopped frees its slot: the next one to start takes it, state and all.
     first.release()
     again = claim(settings)
@@ -64,3 +78,18 @@ def test_the_web_port_follows_the_slot_unless_taken_or_configured() -> None:
         assert other != BASE_WEB_PORT + slot and port_is_free(other)
     named = choose_web_port(None, None)  # a named worker has no slot number: any free port
     assert named > 0 and port_is_free(named)
+
+
+def test_the_metrics_port_follows_the_slot_like_the_web_port(tmp_path: Path) -> None:
+    slots = [s for s in range(MAX_SLOTS) if port_is_free(BASE_METRICS_PORT + s)]
+    if slots[:2] != [0, 1]:
+        pytest.skip("metrics ports 9200/9201 are taken on this host")
+    settings = _settings(tmp_path, web_port=0)
+    first, second = claim(settings), claim(settings)
+    assert (first.metrics_port, second.metrics_port) == (BASE_METRICS_PORT, BASE_METRICS_PORT + 1)
+    assert second.apply(settings).worker.metrics_port == BASE_METRICS_PORT + 1
+    assert json.loads((tmp_path.resolve() / "worker-1.lock").read_text())["metrics_port"] == 9201
+    configured = claim(_settings(tmp_path, web_port=0, metrics_port=0))  # 0: not served
+    assert configured.metrics_port == 0
+    for placement in (first, second, configured):
+        placement.release()
