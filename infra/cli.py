@@ -10,7 +10,7 @@ import click
 from pydantic import ValidationError
 from rich.console import Console
 
-from infra.settings import ENV_PREFIX, NESTED_DELIMITER, Settings, UnknownSettingError, load_settings
+from infra.settings import Settings, UnknownSettingError, load_settings, validation_summary
 from infra.settings_reference import DOC_PATH, check_environment, render_markdown
 
 
@@ -19,10 +19,7 @@ def _settings_error(exc: UnknownSettingError | ValidationError) -> click.ClickEx
     if isinstance(exc, UnknownSettingError):
         message = str(exc)
     else:
-        message = "; ".join(
-            f"{ENV_PREFIX}{NESTED_DELIMITER.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
-            for e in exc.errors()
-        )
+        message = validation_summary(exc)
     error = click.ClickException(message)
     error.exit_code = 2
     return error
@@ -36,6 +33,15 @@ class _Cli(click.Group):
         except UnknownSettingError as exc:
             raise _settings_error(exc) from None
         return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> object:
+        from infra.kafka_access import KafkaAccessError
+
+        # Unreachable or refusing Kafka is an answer for the operator, not a traceback.
+        try:
+            return super().invoke(ctx)
+        except KafkaAccessError as exc:
+            raise click.ClickException(str(exc)) from None
 
 
 @click.group(cls=_Cli)

@@ -43,11 +43,13 @@ def migrate(settings: Settings) -> None:
 @click.pass_obj
 def run(settings: Settings, max_idle: float | None, no_migrate: bool) -> None:
     """Consume the resolved events, outputs and dead letters into ClickHouse until stopped (SIGTERM/^C)."""
+    from infra.kafka_access import check_access
     from sinks.migrate import apply_migrations
     from sinks.runner import Sink
     from sinks.writer import warehouse_client
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    check_access(settings.kafka)  # refused credentials end the sink in seconds, with one clear line
     if not no_migrate:
         apply_migrations(warehouse_client(settings.warehouse), settings.warehouse.database)
     stop = threading.Event()

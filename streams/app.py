@@ -12,6 +12,7 @@ from typing import Any
 
 import faust
 
+from infra.kafka_access import faust_auth
 from infra.settings import Settings
 from schemas.catalog import SchemaCatalog
 from schemas.serde import serde_from_settings
@@ -58,12 +59,8 @@ def faust_config(settings: Settings) -> dict[str, Any]:
         "web_bind": "127.0.0.1",
         "web_in_thread": False,
     }
-    if kafka.sasl_mechanism and kafka.sasl_username is not None and kafka.sasl_password is not None:
-        conf["broker_credentials"] = faust.SASLCredentials(
-            username=kafka.sasl_username,
-            password=kafka.sasl_password.get_secret_value(),
-            mechanism=kafka.sasl_mechanism,
-        )
+    # The same protocol, SASL credentials and CA as every librdkafka client (kafka_access.py).
+    conf.update(faust_auth(kafka))
     return conf
 
 

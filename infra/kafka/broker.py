@@ -27,6 +27,8 @@ from infra.kafka.config import (
     new_cluster_id,
     render_properties,
     resolve_libs,
+    scram_format_arguments,
+    scram_properties,
 )
 from infra.kafka.jvm import DEFAULT_HEAP_MAX, ClassArchive, java_command, java_executable, jvm_options
 from infra.processes import ManagedProcess
@@ -55,6 +57,10 @@ class KafkaBroker:
     by SIGKILL, the kernel sends the broker SIGTERM (Linux, via ``setpriv --pdeathsig``).
     ``detached=True`` is for a broker that outlives its starter and is stopped by another
     process (the CLI); it then only uses an existing class archive and never records one.
+
+    ``scram_users`` (name -> password) makes the client listener SASL_PLAINTEXT taking
+    SCRAM-SHA-256 and SCRAM-SHA-512 for those users (stored when the storage is formatted;
+    the broker itself logs in as the first one).
     """
 
     def __init__(
@@ -66,8 +72,10 @@ class KafkaBroker:
         heap_max: str = DEFAULT_HEAP_MAX,
         class_cache: Path | None = DEFAULT_CLASS_CACHE,
         detached: bool = False,
+        scram_users: dict[str, str] | None = None,
     ) -> None:
         self.workdir = workdir
+        self.scram_users = dict(scram_users or {})
         self.kafka_home = kafka_home
         self.heap_max = heap_max
         self.class_cache = class_cache
@@ -90,6 +98,21 @@ class KafkaBroker:
     @property
     def bootstrap_servers(self) -> str:
         return f"{LOOPBACK}:{self.port}"
+
+    def client_config(self) -> dict[str, str]:
+        """librdkafka properties that reach this broker (as the first SCRAM user if any)."""
+        conf = {"bootstrap.servers": self.bootstrap_servers}
+        if self.scram_users:
+            user, password = next(iter(self.scram_users.items()))
+            conf.update(
+                {
+                    "security.protocol": "SASL_PLAINTEXT",
+                    "sasl.mechanism": "SCRAM-SHA-256",
+                    "sasl.username": user,
+                    "sasl.password": password,
+                }
+            )
+        return conf
 
     @property
     def pid(self) -> int | None:
@@ -144,6 +167,8 @@ class KafkaBroker:
             controller_port=controller_port,
             log_dir=self.workdir / "data",
         )
+        if self.scram_users:
+            text = scram_properties(text, self.scram_users)
         props.write_text(text)
         return props
 
@@ -162,6 +187,7 @@ class KafkaBroker:
             new_cluster_id(),
             "--config",
             str(props),
+            *scram_format_arguments(self.scram_users),
         )
         log = self.workdir / "format.log"
         try:
@@ -200,7 +226,7 @@ class KafkaBroker:
     def _wait_ready(self, proc: ManagedProcess, deadline: float) -> None:
         """Until the broker answers a metadata request listing itself."""
         # log_level 0: connection-refused noise while the JVM starts is expected.
-        admin = AdminClient({"bootstrap.servers": self.bootstrap_servers, "log_level": 0})
+        admin = AdminClient({**self.client_config(), "log_level": 0})
         last_error = "no answer"
         while time.monotonic() < deadline:
             if not proc.alive():

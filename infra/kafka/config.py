@@ -80,3 +80,60 @@ def resolve_libs(kafka_home: Path | None) -> Path:
             hint = "run `make setup` to fetch them from Maven Central (or set KAFKA_HOME)"
         raise ServiceStartError(f"no Kafka broker jars in {libs}: {hint}")
     return libs
+
+
+SCRAM_MECHANISMS = ("SCRAM-SHA-256", "SCRAM-SHA-512")
+_SCRAM_LOGIN = "org.apache.kafka.common.security.scram.ScramLoginModule"
+
+
+def _checked_credential(kind: str, value: str) -> str:
+    # Both end up inside a JAAS string and a storage-tool argument, unquoted by either.
+    if not value or any(c in value for c in '"\\,=[] \t\n'):
+        raise ValueError(f"SCRAM {kind} {value!r} is empty or has a character the broker config cannot hold")
+    return value
+
+
+def scram_properties(text: str, users: dict[str, str]) -> str:
+    """Rendered properties turned into a SASL_PLAINTEXT client listener taking SCRAM-SHA-256/512.
+
+    The broker talks to itself over the same listener, as the first user; the controller
+    listener (loopback, in-process for a single node) stays PLAINTEXT.
+    """
+    if not users:
+        raise ValueError("a SCRAM broker needs at least one user")
+    for name, password in users.items():
+        _checked_credential("user name", name)
+        _checked_credential("password", password)
+    broker_user, broker_password = next(iter(users.items()))
+    props = parse_properties(text)
+    port = props["advertised.listeners"].rsplit(":", 1)[1]
+    host = props["advertised.listeners"].split("//", 1)[1].rsplit(":", 1)[0]
+    controller = [item for item in props["listeners"].split(",") if item.startswith("CONTROLLER://")]
+    replaced = {
+        "listeners": ",".join([f"SASL_PLAINTEXT://{host}:{port}", *controller]),
+        "advertised.listeners": f"SASL_PLAINTEXT://{host}:{port}",
+        "listener.security.protocol.map": "SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "inter.broker.listener.name": "SASL_PLAINTEXT",
+    }
+    lines = [
+        f"{key}={replaced[key]}" if (key := line.partition("=")[0].strip()) in replaced else line
+        for line in text.splitlines()
+    ]
+    jaas = f'{_SCRAM_LOGIN} required username="{broker_user}" password="{broker_password}";'
+    lines += [
+        "",
+        "# SCRAM on the client listener (infra/kafka/config.py:scram_properties).",
+        f"sasl.enabled.mechanisms={','.join(SCRAM_MECHANISMS)}",
+        "sasl.mechanism.inter.broker.protocol=SCRAM-SHA-256",
+        *(f"listener.name.sasl_plaintext.{m.lower()}.sasl.jaas.config={jaas}" for m in SCRAM_MECHANISMS),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def scram_format_arguments(users: dict[str, str]) -> list[str]:
+    """``kafka-storage format`` arguments that store each user's SCRAM credentials, both mechanisms."""
+    args: list[str] = []
+    for name, password in users.items():
+        for mechanism in SCRAM_MECHANISMS:
+            args += ["--add-scram", f"{mechanism}=[name={name},password={password}]"]
+    return args
