@@ -111,6 +111,45 @@ def topics_create(settings: Settings) -> None:
 
 
 @main.group()
+def identity() -> None:
+    """Identities in the warehouse (pseudonyms, docs/security.md)."""
+
+
+@identity.command("pseudonym")
+@click.argument("external_id")
+@click.option(
+    "--provider",
+    default="email",
+    show_default=True,
+    help="Identity provider (email, github, sso, oauth2, ...).",
+)
+@click.pass_obj
+def identity_pseudonym(settings: Settings, external_id: str, provider: str) -> None:
+    """Print what the warehouse stores for an identity (EXTERNAL_ID, or - to read it from stdin).
+
+    Needs ORBITSTREAM_PRIVACY__PSEUDONYMISATION_KEY, the key the sink runs with. Prints the
+    pseudonym (the external_id columns) and, for an identity never linked to another, its
+    canonical id.
+    """
+    from schemas.pseudonyms import Pseudonymiser
+
+    pseudonymiser = Pseudonymiser.from_settings(settings.privacy)
+    if pseudonymiser is None:
+        raise click.ClickException(
+            "no pseudonymisation key: set ORBITSTREAM_PRIVACY__PSEUDONYMISATION_KEY to the sink's key"
+        )
+    value = sys.stdin.readline().rstrip("\n") if external_id == "-" else external_id
+    from schemas.identity import identity_key
+
+    click.echo(f"pseudonym: {pseudonymiser.identity(provider, value)}")
+    try:
+        canonical = pseudonymiser.deterministic_id(identity_key(provider, value))
+    except ValueError as exc:  # an illegal id ("null", "guest", ...) names nobody
+        canonical = f"none ({exc})"
+    click.echo(f"canonical_id if never linked: {canonical}")
+
+
+@main.group()
 def config() -> None:
     """The settings (ORBITSTREAM_* environment variables)."""
 

@@ -103,6 +103,7 @@ def replay_dead_letters(
 ) -> None:
     """Send chosen dead letters back to their source topic and mark them replayed."""
     from sinks.exceptions import ReplayError
+    from sinks.privacy import RowPrivacy
     from sinks.replay import ReplaySelection, replay_dead_letters
     from sinks.writer import ClickHouseWriter, warehouse_client
 
@@ -124,6 +125,7 @@ def replay_dead_letters(
             settings.kafka,
             selection,
             dry_run=dry_run,
+            seal=privacy.seal if (privacy := RowPrivacy.from_settings(settings.privacy)) else None,
         )
     except ReplayError as exc:
         raise click.ClickException(str(exc)) from exc

@@ -15,6 +15,7 @@ import faust
 from infra.kafka_access import faust_auth
 from infra.settings import Settings
 from schemas.catalog import SchemaCatalog
+from schemas.pseudonyms import deterministic_ids
 from schemas.serde import serde_from_settings
 from schemas.topics import COMMUNITY_EVENTS, DEAD_LETTERS, PRODUCT_EVENTS
 from streams.activity import agents as activity_agents
@@ -137,6 +138,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
         settings=settings,
         serde=serde_from_settings(settings.kafka, SchemaCatalog.load()),
         clock=clock,
+        deterministic_id=deterministic_ids(settings.privacy),
     )
     # The join's outputs and changelog: Faust's commits wait for this one.
     producer = _fast_producer(settings, "join")
