@@ -9,6 +9,7 @@ pytest_plugins = [
     "tests.fixtures.warehouse",
     "tests.fixtures.streams",
     "tests.fixtures.avro_java",
+    "tests.fixtures.security",
 ]
 
 # Property tests: the same examples on every run (a red build is reproducible, never a
