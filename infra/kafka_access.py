@@ -47,6 +47,11 @@ def describe(kafka: KafkaSettings) -> str:
     return f"{kafka.bootstrap_servers} over {how}"
 
 
+def is_tls_error(error: KafkaError) -> bool:
+    """librdkafka's code for a failed TLS handshake (an untrusted certificate, a wrong host)."""
+    return bool(error.code() == KafkaError._SSL)  # noqa: SLF001 - librdkafka's local code
+
+
 def authentication_failed(kafka: KafkaSettings, detail: str) -> KafkaAuthenticationError:
     return KafkaAuthenticationError(
         f"Kafka at {describe(kafka)} refused the credentials: {detail}. "
@@ -84,7 +89,8 @@ def check_access(kafka: KafkaSettings, timeout: float = 20) -> None:
     """Return once the brokers answer a metadata request with these settings.
 
     Raises :class:`KafkaAuthenticationError` as soon as a broker refuses the credentials,
-    :class:`KafkaAccessError` if none answers within ``timeout`` seconds.
+    :class:`KafkaAccessError` as soon as a TLS handshake fails, or if no broker answers
+    within ``timeout`` seconds.
     """
     errors: list[KafkaError] = []
     # log_level 0: the failure is reported once, by the exception, not by librdkafka too.
@@ -102,6 +108,13 @@ def check_access(kafka: KafkaSettings, timeout: float = 20) -> None:
         refused = [e for e in errors if is_authentication_error(e)]
         if refused:
             raise authentication_failed(kafka, refused[0].str())
+        # A certificate that is not trusted now will not be trusted on the next attempt either.
+        untrusted = [e for e in errors if is_tls_error(e)]
+        if untrusted:
+            raise KafkaAccessError(
+                f"TLS with Kafka at {describe(kafka)} failed: {untrusted[0].str()}. "
+                "Check ORBITSTREAM_KAFKA__SSL_CA_LOCATION."
+            )
         if time.monotonic() >= deadline:
             seen = "; ".join(dict.fromkeys(e.str() for e in errors)) or last
             raise KafkaAccessError(f"Kafka at {describe(kafka)} did not answer within {timeout:.0f}s: {seen}")

@@ -22,8 +22,10 @@ from infra.kafka.config import (
     HERE,
     LOOPBACK,
     TEMPLATE,
+    BrokerTls,
     formatted_cluster_id,
     free_port,
+    listener_protocol,
     new_cluster_id,
     render_properties,
     resolve_libs,
@@ -60,7 +62,8 @@ class KafkaBroker:
 
     ``scram_users`` (name -> password) makes the client listener SASL_PLAINTEXT taking
     SCRAM-SHA-256 and SCRAM-SHA-512 for those users (stored when the storage is formatted;
-    the broker itself logs in as the first one).
+    the broker itself logs in as the first one). ``tls`` puts that listener behind TLS
+    (SASL_SSL, or SSL without users).
     """
 
     def __init__(
@@ -73,9 +76,11 @@ class KafkaBroker:
         class_cache: Path | None = DEFAULT_CLASS_CACHE,
         detached: bool = False,
         scram_users: dict[str, str] | None = None,
+        tls: BrokerTls | None = None,
     ) -> None:
         self.workdir = workdir
         self.scram_users = dict(scram_users or {})
+        self.tls = tls
         self.kafka_home = kafka_home
         self.heap_max = heap_max
         self.class_cache = class_cache
@@ -101,17 +106,15 @@ class KafkaBroker:
 
     def client_config(self) -> dict[str, str]:
         """librdkafka properties that reach this broker (as the first SCRAM user if any)."""
-        conf = {"bootstrap.servers": self.bootstrap_servers}
+        conf = {
+            "bootstrap.servers": self.bootstrap_servers,
+            "security.protocol": listener_protocol(bool(self.scram_users), self.tls is not None),
+        }
         if self.scram_users:
             user, password = next(iter(self.scram_users.items()))
-            conf.update(
-                {
-                    "security.protocol": "SASL_PLAINTEXT",
-                    "sasl.mechanism": "SCRAM-SHA-256",
-                    "sasl.username": user,
-                    "sasl.password": password,
-                }
-            )
+            conf.update({"sasl.mechanism": "SCRAM-SHA-256", "sasl.username": user, "sasl.password": password})
+        if self.tls is not None:
+            conf["ssl.ca.location"] = str(self.tls.ca)
         return conf
 
     @property
@@ -167,8 +170,8 @@ class KafkaBroker:
             controller_port=controller_port,
             log_dir=self.workdir / "data",
         )
-        if self.scram_users:
-            text = scram_properties(text, self.scram_users)
+        if self.scram_users or self.tls is not None:
+            text = scram_properties(text, self.scram_users, self.tls)
         props.write_text(text)
         return props
 
