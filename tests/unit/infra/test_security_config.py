@@ -109,3 +109,26 @@ def test_a_refusal_never_holds_the_password_given() -> None:
         check.authenticate({}, {})
     assert missing.value.code == REQUIRED_PASSWORD
     assert check.authenticate({"X-ClickHouse-User": "u", "X-ClickHouse-Key": SECRET}, {}) == "u"
+
+
+def test_warehouse_credentials_and_tls_reach_clickhouse_connect(monkeypatch: pytest.MonkeyPatch) -> None:
+    import clickhouse_connect
+
+    from infra.settings import WarehouseSettings
+    from sinks.writer import warehouse_client
+
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(clickhouse_connect, "get_client", lambda **kwargs: seen.update(kwargs))
+    warehouse_client(
+        WarehouseSettings(
+            host="ch.internal", username="loader", password=SECRET, secure=True, ca_cert=Path("/etc/ca.pem")
+        )
+    )
+    assert {k: seen[k] for k in ("host", "username", "password", "secure", "verify", "ca_cert")} == {
+        "host": "ch.internal",
+        "username": "loader",
+        "password": SECRET,
+        "secure": True,
+        "verify": True,
+        "ca_cert": "/etc/ca.pem",
+    }
