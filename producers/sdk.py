@@ -18,6 +18,7 @@ writer schema. With a schema registry the serde's Confluent serializer is used i
 from __future__ import annotations
 
 import io
+import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
@@ -31,7 +32,7 @@ from fastavro import schemaless_writer
 from pydantic import ValidationError
 
 from infra.kafka_access import KafkaAuthenticationError, authentication_failed, is_authentication_error
-from infra.settings import Settings
+from infra.settings import KAFKA_CLIENT_LOGGER, Settings
 from producers.exceptions import DeliveryError, EventValidationError
 from schemas.catalog import SchemaCatalog
 from schemas.exceptions import SerializationError
@@ -162,8 +163,12 @@ class EventProducer:
     def _on_client_error(self, error: KafkaError) -> None:
         # librdkafka keeps retrying a refused login until each message's delivery timeout;
         # the SDK fails them now instead, with the reason (kafka_access.py).
-        if is_authentication_error(error) and self._refused is None:
-            self._refused = authentication_failed(self.settings.kafka, error.str())
+        if is_authentication_error(error):
+            if self._refused is None:
+                self._refused = authentication_failed(self.settings.kafka, error.str())
+            return
+        # With an error callback librdkafka no longer logs errors itself: log them as it would.
+        logging.getLogger(KAFKA_CLIENT_LOGGER).error("%s: %s", error.name(), error.str())
 
     def _poll_loop(self) -> None:
         purged = False
