@@ -121,6 +121,13 @@ def test_a_wrong_warehouse_password_fails_the_sink_with_516_and_no_secret(settin
     _assert_no_secret(done.stdout, done.stderr)
 
 
+def test_the_warehouse_logs_a_refusal_with_the_user_but_no_password(settings, secured_warehouse) -> None:
+    test_a_wrong_warehouse_password_fails_the_sink_with_516_and_no_secret(settings)
+    log = (secured_warehouse.data_dir / "warehouse.log").read_text(errors="replace")
+    assert f"{settings.warehouse.username}: Authentication failed" in log
+    _assert_no_secret(log)
+
+
 class _RefusingRegistry(BaseHTTPRequestHandler):
     """A schema registry that refuses every request as Confluent's does (401, error 40101)."""
 
