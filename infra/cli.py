@@ -10,7 +10,7 @@ import click
 from pydantic import ValidationError
 from rich.console import Console
 
-from infra.settings import ENV_PREFIX, NESTED_DELIMITER, Settings, UnknownSettingError, load_settings
+from infra.settings import Settings, UnknownSettingError, load_settings, validation_summary
 from infra.settings_reference import DOC_PATH, check_environment, render_markdown
 
 
@@ -19,10 +19,7 @@ def _settings_error(exc: UnknownSettingError | ValidationError) -> click.ClickEx
     if isinstance(exc, UnknownSettingError):
         message = str(exc)
     else:
-        message = "; ".join(
-            f"{ENV_PREFIX}{NESTED_DELIMITER.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
-            for e in exc.errors()
-        )
+        message = validation_summary(exc)
     error = click.ClickException(message)
     error.exit_code = 2
     return error
@@ -36,6 +33,15 @@ class _Cli(click.Group):
         except UnknownSettingError as exc:
             raise _settings_error(exc) from None
         return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> object:
+        from infra.kafka_access import KafkaAccessError
+
+        # Unreachable or refusing Kafka is an answer for the operator, not a traceback.
+        try:
+            return super().invoke(ctx)
+        except KafkaAccessError as exc:
+            raise click.ClickException(str(exc)) from None
 
 
 @click.group(cls=_Cli)
@@ -102,6 +108,45 @@ def topics_create(settings: Settings) -> None:
         settings.topics.replication_factor,
     )
     Console().print(f"created {len(created)} topics: {', '.join(created) or '-'}")
+
+
+@main.group()
+def identity() -> None:
+    """Identities in the warehouse (pseudonyms, docs/security.md)."""
+
+
+@identity.command("pseudonym")
+@click.argument("external_id")
+@click.option(
+    "--provider",
+    default="email",
+    show_default=True,
+    help="Identity provider (email, github, sso, oauth2, ...).",
+)
+@click.pass_obj
+def identity_pseudonym(settings: Settings, external_id: str, provider: str) -> None:
+    """Print what the warehouse stores for an identity (EXTERNAL_ID, or - to read it from stdin).
+
+    Needs ORBITSTREAM_PRIVACY__PSEUDONYMISATION_KEY, the key the sink runs with. Prints the
+    pseudonym (the external_id columns) and, for an identity never linked to another, its
+    canonical id.
+    """
+    from schemas.pseudonyms import Pseudonymiser
+
+    pseudonymiser = Pseudonymiser.from_settings(settings.privacy)
+    if pseudonymiser is None:
+        raise click.ClickException(
+            "no pseudonymisation key: set ORBITSTREAM_PRIVACY__PSEUDONYMISATION_KEY to the sink's key"
+        )
+    value = sys.stdin.readline().rstrip("\n") if external_id == "-" else external_id
+    from schemas.identity import identity_key
+
+    click.echo(f"pseudonym: {pseudonymiser.identity(provider, value)}")
+    try:
+        canonical = pseudonymiser.deterministic_id(identity_key(provider, value))
+    except ValueError as exc:  # an illegal id ("null", "guest", ...) names nobody
+        canonical = f"none ({exc})"
+    click.echo(f"canonical_id if never linked: {canonical}")
 
 
 @main.group()

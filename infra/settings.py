@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from infra.account_settings import AccountSettings, HealthSettings
@@ -63,6 +63,20 @@ class KafkaSettings(_Section):
             "holds such messages."
         ),
     )
+
+    @model_validator(mode="after")
+    def _sasl_complete(self) -> KafkaSettings:
+        # A SASL protocol without its mechanism or credentials would only fail at the first
+        # connection, as an opaque broker error: name the missing setting up front.
+        if self.security_protocol.startswith("SASL_"):
+            missing = [
+                name
+                for name in ("sasl_mechanism", "sasl_username", "sasl_password")
+                if getattr(self, name) is None
+            ]
+            if missing:
+                raise ValueError(f"security_protocol {self.security_protocol} needs {', '.join(missing)}")
+        return self
 
     def confluent_config(self) -> dict[str, Any]:
         """Connection properties in librdkafka's vocabulary, logging through Python's logging.
@@ -118,6 +132,11 @@ class WarehouseSettings(_Section):
     password: SecretStr = Field(default=SecretStr(""), description="ClickHouse password.")
     database: str = Field(default="orbitstream", description="Database holding orbitstream's tables.")
     secure: bool = Field(default=False, description="HTTPS to ClickHouse.")
+    verify: bool = Field(default=True, description="With secure: check the server's TLS certificate.")
+    ca_cert: Path | None = Field(
+        default=None,
+        description="With secure: CA certificate file the server's certificate is checked against.",
+    )
     # The embedded server answers uncompressed; a real server may compress.
     compress: bool = Field(default=False, description="Compress HTTP requests and responses.")
     data_dir: Path = Field(
@@ -485,6 +504,29 @@ class AnalysesSettings(_Section):
         return self
 
 
+class PrivacySettings(_Section):
+    """Pseudonymisation of personal identity values before they reach ClickHouse (docs/security.md)."""
+
+    # Set, identity values reach the warehouse only as
+    # "pn1:" + hex HMAC-SHA256(key, "provider:normalised-id"), except those of the providers below.
+    pseudonymisation_key: SecretStr | None = Field(
+        default=None, description="HMAC key for identity pseudonyms; unset: identities are stored as sent."
+    )
+    # Listed by exception, so a provider added to the contract later is pseudonymised by default.
+    plain_providers: tuple[str, ...] = Field(
+        default=("product",),
+        description="Identity providers stored as sent even with a key (the product's own opaque user ids).",
+    )
+
+    @model_validator(mode="after")
+    def _key_long_enough(self) -> PrivacySettings:
+        key = self.pseudonymisation_key
+        # A short key can be brute-forced together with a list of candidate emails.
+        if key is not None and len(key.get_secret_value().encode()) < 16:
+            raise ValueError("pseudonymisation_key must be at least 16 bytes")
+        return self
+
+
 class Settings(BaseSettings):
     """All of orbitstream's configuration."""
 
@@ -505,10 +547,22 @@ class Settings(BaseSettings):
     streams: StreamSettings = StreamSettings()
     analyses: AnalysesSettings = AnalysesSettings()
     collector: CollectorSettings = CollectorSettings()
+    privacy: PrivacySettings = PrivacySettings()
 
 
 class UnknownSettingError(ValueError):
     """An ``ORBITSTREAM_*`` environment variable names no setting."""
+
+
+def validation_summary(exc: ValidationError) -> str:
+    """One clause per problem naming the variable, without the values given.
+
+    pydantic's own text repeats the input, which for a section holds its secrets.
+    """
+    return "; ".join(
+        f"{ENV_PREFIX}{NESTED_DELIMITER.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+        for e in exc.errors(include_input=False, include_url=False)
+    )
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -125,7 +125,12 @@ class LocalStack:
     def start(self) -> LocalStack:
         self.root.mkdir(parents=True, exist_ok=True)
         broker = self._exit.enter_context(KafkaBroker(self.root / "kafka"))
-        warehouse = self._exit.enter_context(EmbeddedWarehouse(self.root / "warehouse"))
+        wh = self.base.warehouse
+        warehouse = self._exit.enter_context(
+            EmbeddedWarehouse(
+                self.root / "warehouse", user=wh.username, password=wh.password.get_secret_value()
+            )
+        )
         self.settings = with_services(self.base, broker.bootstrap_servers, warehouse.port)
         self.warehouse = warehouse
         ensure_topics(

@@ -8,6 +8,7 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from infra.exceptions import OrbitstreamError
+from infra.kafka_access import check_access
 from infra.settings import KafkaSettings
 
 
@@ -22,7 +23,11 @@ def ensure_topics(
     replication_factor: int = 1,
     timeout: float = 30,
 ) -> list[str]:
-    """Create the topics that don't exist yet; return the names created."""
+    """Create the topics that don't exist yet; return the names created.
+
+    Refused credentials raise :class:`KafkaAuthenticationError` at once (kafka_access.py).
+    """
+    check_access(kafka, timeout)
     admin = AdminClient(kafka.confluent_config())
     existing = set(admin.list_topics(timeout=timeout).topics)
     wanted = [n for n in dict.fromkeys(names) if n not in existing]

@@ -20,9 +20,11 @@ from infra.settings import Settings
 @click.pass_obj
 def produce(settings: Settings, users: int, days: int, seed: int, rate: float, source: str) -> None:
     """Generate the synthetic workload and publish it through the producer SDK."""
+    from infra.kafka_access import check_access
     from producers.sdk import EventProducer
     from producers.workload import WorkloadConfig, generate, paced
 
+    check_access(settings.kafka)  # a refused password: one clear line before anything is queued
     events = list(generate(WorkloadConfig(users=users, days=days, seed=seed)))
     console = Console()
     failures = 0

@@ -18,6 +18,7 @@ writer schema. With a schema registry the serde's Confluent serializer is used i
 from __future__ import annotations
 
 import io
+import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
@@ -30,7 +31,8 @@ from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from fastavro import schemaless_writer
 from pydantic import ValidationError
 
-from infra.settings import Settings
+from infra.kafka_access import KafkaAuthenticationError, authentication_failed, is_authentication_error
+from infra.settings import KAFKA_CLIENT_LOGGER, Settings
 from producers.exceptions import DeliveryError, EventValidationError
 from schemas.catalog import SchemaCatalog
 from schemas.exceptions import SerializationError
@@ -101,7 +103,8 @@ class Prepared:
 class _BatchDelivery:
     """One future for a batch: every report in order, or the first delivery error."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, error_for: Callable[[str, KafkaError], DeliveryError]) -> None:
+        self._error_for = error_for
         self.future: Future[list[DeliveryReport]] = Future()
         self._reports: list[DeliveryReport | None] = [None] * size
         self._left = size
@@ -114,7 +117,7 @@ class _BatchDelivery:
         def delivered(err: KafkaError | None, msg: Message) -> None:
             with self._lock:
                 if err is not None:
-                    self._error = self._error or DeliveryError(item.topic, f"{err.name()}: {err.str()}")
+                    self._error = self._error or self._error_for(item.topic, err)
                 else:
                     self._reports[n] = DeliveryReport(
                         item.topic, msg.partition() or 0, msg.offset() or 0, item.key
@@ -148,16 +151,43 @@ class EventProducer:
         self._topics: dict[type[Event], str] = {}
         # Normalised identity keys: a service sends many events per identity.
         self._keys: dict[tuple[str, str, bool], bytes] = {}
-        self._producer = Producer(producer_config(settings, source))
+        # Set once a broker refuses the credentials: queued events fail with it, new ones too.
+        self._refused: KafkaAuthenticationError | None = None
+        self._producer = Producer({**producer_config(settings, source), "error_cb": self._on_client_error})
         self._closed = threading.Event()
         # Delivery callbacks run from poll(); a background thread polls so send() never
         # has to, and callbacks fire promptly even when the service sends nothing more.
         self._poller = threading.Thread(target=self._poll_loop, name=f"{source}-delivery", daemon=True)
         self._poller.start()
 
+    def _on_client_error(self, error: KafkaError) -> None:
+        # librdkafka keeps retrying a refused login until each message's delivery timeout;
+        # the SDK fails them now instead, with the reason (kafka_access.py).
+        if is_authentication_error(error):
+            if self._refused is None:
+                self._refused = authentication_failed(self.settings.kafka, error.str())
+            return
+        # With an error callback librdkafka no longer logs errors itself: log them as it would.
+        logging.getLogger(KAFKA_CLIENT_LOGGER).error("%s: %s", error.name(), error.str())
+
     def _poll_loop(self) -> None:
+        purged = False
         while not self._closed.is_set():
             self._producer.poll(0.1)
+            if self._refused is not None and not purged:
+                purged = True
+                self._producer.purge(in_queue=True, in_flight=True, blocking=False)
+
+    def _delivery_error(self, topic: str, err: KafkaError) -> DeliveryError:
+        if self._refused is not None:
+            return DeliveryError(topic, str(self._refused))
+        return DeliveryError(topic, f"{err.name()}: {err.str()}")
+
+    def _check_open(self, topic: str) -> None:
+        if self._refused is not None:
+            raise DeliveryError(topic, str(self._refused))
+        if self._closed.is_set():
+            raise DeliveryError(topic, "producer is closed")
 
     def topic_for(self, event: Event) -> str:
         kind = type(event)
@@ -211,15 +241,14 @@ class EventProducer:
         on_delivery: Callable[[DeliveryReport | None, DeliveryError | None], None] | None = None,
     ) -> Future[DeliveryReport]:
         """Validate, stamp, encode and enqueue ``event``; the future resolves on delivery."""
-        if self._closed.is_set():
-            raise DeliveryError(self.topic_for(event), "producer is closed")
+        self._check_open(self.topic_for(event))
         prepared = self.prepare(event)
         topic, key = prepared.topic, prepared.key
         future: Future[DeliveryReport] = Future()
 
         def delivered(err: KafkaError | None, msg: Message) -> None:
             if err is not None:
-                error = DeliveryError(topic, f"{err.name()}: {err.str()}")
+                error = self._delivery_error(topic, err)
                 future.set_exception(error)
                 if on_delivery is not None:
                     on_delivery(None, error)
@@ -238,8 +267,7 @@ class EventProducer:
         Every event is prepared before any is sent: one invalid event raises
         :class:`EventValidationError` naming its position and field, and nothing is sent.
         """
-        if self._closed.is_set():
-            raise DeliveryError("*", "producer is closed")
+        self._check_open("*")
         prepared: list[Prepared] = []
         for n, event in enumerate(events):
             try:
@@ -252,7 +280,7 @@ class EventProducer:
         """Send events already :meth:`prepare`-d (a caller that sorts out bad events one by one)."""
         if self._closed.is_set():
             raise DeliveryError("*", "producer is closed")
-        batch = _BatchDelivery(len(prepared))
+        batch = _BatchDelivery(len(prepared), self._delivery_error)
         for n, item in enumerate(prepared):
             self._produce(item, batch.callback(n, item))
         return batch.future
@@ -294,10 +322,16 @@ class EventProducer:
             return
         wait = timeout if timeout is not None else self.settings.producer.delivery_timeout_ms / 1000 + 5
         remaining = self.flush(wait)
+        if self._refused is not None:
+            # Fail what the poll thread has not purged yet; flush serves their callbacks.
+            self._producer.purge(in_queue=True, in_flight=True, blocking=False)
+            self._producer.flush(5)
         self._closed.set()
         self._poller.join()
         # Disconnect now: a client left open logs connection failures once the broker stops.
         self._producer.close()
+        if self._refused is not None:
+            raise DeliveryError("*", str(self._refused))
         if remaining:
             raise DeliveryError("*", f"{remaining} events still undelivered after {wait:.0f}s")
 

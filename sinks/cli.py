@@ -43,12 +43,14 @@ def migrate(settings: Settings) -> None:
 @click.pass_obj
 def run(settings: Settings, max_idle: float | None, no_migrate: bool) -> None:
     """Consume the resolved events, outputs and dead letters into ClickHouse until stopped (SIGTERM/^C)."""
+    from infra.kafka_access import check_access
     from sinks.metrics import SinkMetrics, serve
     from sinks.migrate import apply_migrations
     from sinks.runner import Sink
     from sinks.writer import warehouse_client
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    check_access(settings.kafka)  # refused credentials end the sink in seconds, with one clear line
     if not no_migrate:
         apply_migrations(warehouse_client(settings.warehouse), settings.warehouse.database)
     stop = threading.Event()
@@ -108,6 +110,7 @@ def replay_dead_letters(
 ) -> None:
     """Send chosen dead letters back to their source topic and mark them replayed."""
     from sinks.exceptions import ReplayError
+    from sinks.privacy import RowPrivacy
     from sinks.replay import ReplaySelection, replay_dead_letters
     from sinks.writer import ClickHouseWriter, warehouse_client
 
@@ -129,6 +132,7 @@ def replay_dead_letters(
             settings.kafka,
             selection,
             dry_run=dry_run,
+            seal=privacy.seal if (privacy := RowPrivacy.from_settings(settings.privacy)) else None,
         )
     except ReplayError as exc:
         raise click.ClickException(str(exc)) from exc

@@ -21,6 +21,7 @@ from confluent_kafka import KafkaError, KafkaException, Producer
 
 from infra.settings import KafkaSettings
 from sinks.exceptions import ReplayError, SinkBackpressureError
+from sinks.privacy import DeadLetterSeal
 from sinks.routing import REPLAY_HEADER
 from sinks.rows import COLUMNS, Row
 from sinks.writer import ClickHouseWriter
@@ -101,8 +102,12 @@ def replay_dead_letters(
     dry_run: bool = False,
     timeout: float = 30.0,
     clock: Callable[[], datetime] = _now,
+    seal: DeadLetterSeal | None = None,
 ) -> ReplayResult:
-    """Replay the selected dead letters; ``client`` and ``writer`` work on the sink's database."""
+    """Replay the selected dead letters; ``client`` and ``writer`` work on the sink's database.
+
+    ``seal`` opens letters the sink sealed because a pseudonymisation key is set (privacy.py).
+    """
     letters = select_dead_letters(client, selection)
     result = ReplayResult(selected=[str(r["dead_letter_id"]) for r in letters])
     if dry_run or not letters:
@@ -124,10 +129,13 @@ def replay_dead_letters(
     for letter in letters:
         letter_id = str(letter["dead_letter_id"])
         try:
+            key, value = letter["key"], letter["value"]
+            if seal is not None:
+                key, value = seal.open(key), seal.open(value)
             producer.produce(
                 letter["source_topic"],
-                key=letter["key"],
-                value=letter["value"],
+                key=key,
+                value=value,
                 partition=int(letter["source_partition"]),
                 headers=[(REPLAY_HEADER, letter_id.encode()), ("replayed_at", str(replayed_ms).encode())],
                 on_delivery=on_delivery(letter_id),

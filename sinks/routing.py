@@ -24,6 +24,7 @@ from typing import Any
 
 from schemas.serde import AvroSerde
 from sinks.columnar import ColumnDecoder, Unloadable, Values, row_values
+from sinks.privacy import RowPrivacy
 from sinks.rows import Row, Source, dead_letter_row, header_map, row_for
 
 log = logging.getLogger(__name__)
@@ -69,15 +70,27 @@ class Router:
     """Routes messages to rows; ``dead_letters_topic`` is the full (prefixed) topic name."""
 
     def __init__(
-        self, serde: AvroSerde, dead_letters_topic: str, clock: Callable[[], datetime] = _now
+        self,
+        serde: AvroSerde,
+        dead_letters_topic: str,
+        clock: Callable[[], datetime] = _now,
+        privacy: RowPrivacy | None = None,
     ) -> None:
         self.serde = serde
         self.dead_letters_topic = dead_letters_topic
         self._clock = clock
         self.columns = ColumnDecoder(serde.catalog)
+        # Set (a pseudonymisation key is configured): every row is made fit first (privacy.py).
+        self.privacy = privacy
 
     def route_values(self, message: Any) -> tuple[str, Values]:
         """A confluent_kafka.Message (or :class:`KafkaRecord`) to ``(table, column values)``."""
+        table, values = self._route_values(message)
+        if self.privacy is not None:
+            values = self.privacy.apply(table, values)
+        return table, values
+
+    def _route_values(self, message: Any) -> tuple[str, Values]:
         if isinstance(message, KafkaRecord):
             record: KafkaRecord | None = message
             topic, partition, offset, value = message.topic, message.partition, message.offset, message.value

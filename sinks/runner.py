@@ -43,6 +43,7 @@ from schemas.topics import (
 from sinks.batching import Batcher, PartitionBatch, backoff_delay, group_token
 from sinks.exceptions import SinkBackpressureError
 from sinks.metrics import SinkMetrics
+from sinks.privacy import RowPrivacy
 from sinks.progress import SinkStats, consumer_lag, progress_line
 from sinks.routing import Router
 from sinks.writer import ClickHouseWriter
@@ -96,6 +97,7 @@ class Sink:
         self.router = Router(
             serde or serde_from_settings(settings.kafka, SchemaCatalog.load()),
             settings.topics.name(DEAD_LETTERS),
+            privacy=RowPrivacy.from_settings(settings.privacy),
         )
         self.writer = writer or ClickHouseWriter.from_settings(settings.warehouse)
         self.batcher = Batcher(cfg.batch_max_rows, cfg.batch_max_seconds)

@@ -44,6 +44,8 @@ def warehouse_client(warehouse: WarehouseSettings, database: str | None = None) 
         password=warehouse.password.get_secret_value(),
         database=database or "default",
         secure=warehouse.secure,
+        verify=warehouse.verify,
+        ca_cert=str(warehouse.ca_cert) if warehouse.ca_cert is not None else None,
         compress=warehouse.compress,
         # No HTTP session: the sink's queries are independent and may overlap.
         autogenerate_session_id=False,

@@ -10,7 +10,8 @@ import sys
 
 from pydantic import ValidationError
 
-from infra.settings import UnknownSettingError, load_settings
+from infra.kafka_access import KafkaAccessError, check_access
+from infra.settings import UnknownSettingError, load_settings, validation_summary
 from infra.topics import ensure_topics
 from streams import placement
 from streams.app import create_app
@@ -20,8 +21,15 @@ from streams.topology import worker_topic_names
 def main() -> None:
     try:
         settings = load_settings()
-    except (UnknownSettingError, ValidationError) as exc:
+    except UnknownSettingError as exc:
         # A configuration mistake is one line naming the variable, not a traceback.
+        sys.exit(f"error: {exc}")
+    except ValidationError as exc:
+        sys.exit(f"error: {validation_summary(exc)}")
+    try:
+        # A refused password ends the worker here, in seconds, instead of Faust retrying forever.
+        check_access(settings.kafka)
+    except KafkaAccessError as exc:
         sys.exit(f"error: {exc}")
     claimed = placement.claim(settings)  # held (locked) until the process exits
     settings = claimed.apply(settings)

@@ -12,8 +12,10 @@ from typing import Any
 
 import faust
 
+from infra.kafka_access import faust_auth
 from infra.settings import Settings
 from schemas.catalog import SchemaCatalog
+from schemas.pseudonyms import deterministic_ids
 from schemas.serde import serde_from_settings
 from schemas.topics import COMMUNITY_EVENTS, DEAD_LETTERS, PRODUCT_EVENTS
 from streams.activity import agents as activity_agents
@@ -59,12 +61,8 @@ def faust_config(settings: Settings) -> dict[str, Any]:
         "web_bind": "127.0.0.1",
         "web_in_thread": False,
     }
-    if kafka.sasl_mechanism and kafka.sasl_username is not None and kafka.sasl_password is not None:
-        conf["broker_credentials"] = faust.SASLCredentials(
-            username=kafka.sasl_username,
-            password=kafka.sasl_password.get_secret_value(),
-            mechanism=kafka.sasl_mechanism,
-        )
+    # The same protocol, SASL credentials and CA as every librdkafka client (kafka_access.py).
+    conf.update(faust_auth(kafka))
     return conf
 
 
@@ -141,6 +139,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
         settings=settings,
         serde=serde_from_settings(settings.kafka, SchemaCatalog.load()),
         clock=clock,
+        deterministic_id=deterministic_ids(settings.privacy),
     )
     # The join's outputs and changelog: Faust's commits wait for this one.
     producer = _fast_producer(settings, "join")

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from infra.settings import Settings
+from schemas.pseudonyms import plain_deterministic_id
 from schemas.serde import AvroSerde
 from streams.health import Health
 
@@ -24,6 +25,8 @@ class StreamContext:
     health: Health = field(default_factory=Health)
     # Outputs record the wall clock they were emitted at (for latency); tests may pin it.
     clock: Callable[[], datetime] = utc_now
+    # Identity key -> deterministic canonical id: keyed when pseudonymising (schemas/pseudonyms.py).
+    deterministic_id: Callable[[str], str] = plain_deterministic_id
 
     def topic_name(self, base: str) -> str:
         return self.settings.topics.name(base)

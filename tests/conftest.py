@@ -10,6 +10,7 @@ pytest_plugins = [
     "tests.fixtures.streams",
     "tests.fixtures.avro_java",
     "tests.fixtures.octokit",
+    "tests.fixtures.security",
 ]
 
 # Property tests: the same examples on every run (a red build is reproducible, never a

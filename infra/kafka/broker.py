@@ -22,11 +22,15 @@ from infra.kafka.config import (
     HERE,
     LOOPBACK,
     TEMPLATE,
+    BrokerTls,
     formatted_cluster_id,
     free_port,
+    listener_protocol,
     new_cluster_id,
     render_properties,
     resolve_libs,
+    scram_format_arguments,
+    scram_properties,
 )
 from infra.kafka.jvm import DEFAULT_HEAP_MAX, ClassArchive, java_command, java_executable, jvm_options
 from infra.processes import ManagedProcess
@@ -55,6 +59,11 @@ class KafkaBroker:
     by SIGKILL, the kernel sends the broker SIGTERM (Linux, via ``setpriv --pdeathsig``).
     ``detached=True`` is for a broker that outlives its starter and is stopped by another
     process (the CLI); it then only uses an existing class archive and never records one.
+
+    ``scram_users`` (name -> password) makes the client listener SASL_PLAINTEXT taking
+    SCRAM-SHA-256 and SCRAM-SHA-512 for those users (stored when the storage is formatted;
+    the broker itself logs in as the first one). ``tls`` puts that listener behind TLS
+    (SASL_SSL, or SSL without users).
     """
 
     def __init__(
@@ -66,8 +75,12 @@ class KafkaBroker:
         heap_max: str = DEFAULT_HEAP_MAX,
         class_cache: Path | None = DEFAULT_CLASS_CACHE,
         detached: bool = False,
+        scram_users: dict[str, str] | None = None,
+        tls: BrokerTls | None = None,
     ) -> None:
         self.workdir = workdir
+        self.scram_users = dict(scram_users or {})
+        self.tls = tls
         self.kafka_home = kafka_home
         self.heap_max = heap_max
         self.class_cache = class_cache
@@ -90,6 +103,19 @@ class KafkaBroker:
     @property
     def bootstrap_servers(self) -> str:
         return f"{LOOPBACK}:{self.port}"
+
+    def client_config(self) -> dict[str, str]:
+        """librdkafka properties that reach this broker (as the first SCRAM user if any)."""
+        conf = {
+            "bootstrap.servers": self.bootstrap_servers,
+            "security.protocol": listener_protocol(bool(self.scram_users), self.tls is not None),
+        }
+        if self.scram_users:
+            user, password = next(iter(self.scram_users.items()))
+            conf.update({"sasl.mechanism": "SCRAM-SHA-256", "sasl.username": user, "sasl.password": password})
+        if self.tls is not None:
+            conf["ssl.ca.location"] = str(self.tls.ca)
+        return conf
 
     @property
     def pid(self) -> int | None:
@@ -144,6 +170,8 @@ class KafkaBroker:
             controller_port=controller_port,
             log_dir=self.workdir / "data",
         )
+        if self.scram_users or self.tls is not None:
+            text = scram_properties(text, self.scram_users, self.tls)
         props.write_text(text)
         return props
 
@@ -162,6 +190,7 @@ class KafkaBroker:
             new_cluster_id(),
             "--config",
             str(props),
+            *scram_format_arguments(self.scram_users),
         )
         log = self.workdir / "format.log"
         try:
@@ -200,7 +229,7 @@ class KafkaBroker:
     def _wait_ready(self, proc: ManagedProcess, deadline: float) -> None:
         """Until the broker answers a metadata request listing itself."""
         # log_level 0: connection-refused noise while the JVM starts is expected.
-        admin = AdminClient({"bootstrap.servers": self.bootstrap_servers, "log_level": 0})
+        admin = AdminClient({**self.client_config(), "log_level": 0})
         last_error = "no answer"
         while time.monotonic() < deadline:
             if not proc.alive():

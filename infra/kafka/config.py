@@ -6,6 +6,7 @@ import base64
 import socket
 import string
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 from infra.exceptions import ServiceStartError
@@ -80,3 +81,91 @@ def resolve_libs(kafka_home: Path | None) -> Path:
             hint = "run `make setup` to fetch them from Maven Central (or set KAFKA_HOME)"
         raise ServiceStartError(f"no Kafka broker jars in {libs}: {hint}")
     return libs
+
+
+SCRAM_MECHANISMS = ("SCRAM-SHA-256", "SCRAM-SHA-512")
+_SCRAM_LOGIN = "org.apache.kafka.common.security.scram.ScramLoginModule"
+
+
+def _checked_credential(kind: str, value: str) -> str:
+    # Both end up inside a JAAS string and a storage-tool argument, unquoted by either.
+    if not value or any(c in value for c in '"\\,=[] \t\n'):
+        raise ValueError(f"SCRAM {kind} {value!r} is empty or has a character the broker config cannot hold")
+    return value
+
+
+@dataclass(frozen=True)
+class BrokerTls:
+    """PEM files for a TLS client listener."""
+
+    # The broker's unencrypted PKCS#8 private key, then its certificate, then the CA's.
+    keystore: Path
+    # The CA the broker checks its own connections against (it talks to itself).
+    ca: Path
+
+
+def listener_protocol(scram: bool, tls: bool) -> str:
+    return {(False, False): "PLAINTEXT", (True, False): "SASL_PLAINTEXT", (False, True): "SSL"}.get(
+        (scram, tls), "SASL_SSL"
+    )
+
+
+def scram_properties(text: str, users: dict[str, str], tls: BrokerTls | None = None) -> str:
+    """Rendered properties turned into a secured client listener: SASL_PLAINTEXT taking
+    SCRAM-SHA-256/512 for ``users``, over TLS (SASL_SSL, or SSL without users) with ``tls``.
+
+    The broker talks to itself over the same listener, as the first user; the controller
+    listener (loopback, in-process for a single node) stays PLAINTEXT.
+    """
+    if not users and tls is None:
+        raise ValueError("a secured broker needs SCRAM users, TLS files or both")
+    for name, password in users.items():
+        _checked_credential("user name", name)
+        _checked_credential("password", password)
+    protocol = listener_protocol(bool(users), tls is not None)
+    props = parse_properties(text)
+    port = props["advertised.listeners"].rsplit(":", 1)[1]
+    host = props["advertised.listeners"].split("//", 1)[1].rsplit(":", 1)[0]
+    controller = [item for item in props["listeners"].split(",") if item.startswith("CONTROLLER://")]
+    replaced = {
+        "listeners": ",".join([f"{protocol}://{host}:{port}", *controller]),
+        "advertised.listeners": f"{protocol}://{host}:{port}",
+        "listener.security.protocol.map": f"{protocol}:{protocol},CONTROLLER:PLAINTEXT",
+        "inter.broker.listener.name": protocol,
+    }
+    lines = [
+        f"{key}={replaced[key]}" if (key := line.partition("=")[0].strip()) in replaced else line
+        for line in text.splitlines()
+    ]
+    if users:
+        broker_user, broker_password = next(iter(users.items()))
+        jaas = f'{_SCRAM_LOGIN} required username="{broker_user}" password="{broker_password}";'
+        lines += [
+            "",
+            "# SCRAM on the client listener (infra/kafka/config.py:scram_properties).",
+            f"sasl.enabled.mechanisms={','.join(SCRAM_MECHANISMS)}",
+            "sasl.mechanism.inter.broker.protocol=SCRAM-SHA-256",
+            *(
+                f"listener.name.{protocol.lower()}.{m.lower()}.sasl.jaas.config={jaas}"
+                for m in SCRAM_MECHANISMS
+            ),
+        ]
+    if tls is not None:
+        lines += [
+            "",
+            "# TLS on the client listener: PEM key and chain, the CA to trust (KIP-651).",
+            "ssl.keystore.type=PEM",
+            f"ssl.keystore.location={tls.keystore}",
+            "ssl.truststore.type=PEM",
+            f"ssl.truststore.location={tls.ca}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def scram_format_arguments(users: dict[str, str]) -> list[str]:
+    """``kafka-storage format`` arguments that store each user's SCRAM credentials, both mechanisms."""
+    args: list[str] = []
+    for name, password in users.items():
+        for mechanism in SCRAM_MECHANISMS:
+            args += ["--add-scram", f"{mechanism}=[name={name},password={password}]"]
+    return args

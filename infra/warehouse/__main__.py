@@ -1,5 +1,10 @@
 """``python -m infra.warehouse serve --data-dir DIR --port N``: the embedded ClickHouse server.
 
+It listens on loopback unless ``--host`` says otherwise, and takes one user: ``--user``
+(default ``default``) with the password in the environment variable
+``CLICKHOUSE_PASSWORD`` (as clickhouse-server's image takes it; never on the command
+line, where any local user could read it). No password set: the user needs none.
+
 On SIGTERM/SIGINT it stops accepting, refuses new requests, finishes those in progress
 (at most ``--drain-timeout`` seconds), closes chdb and exits with ``os._exit``: the
 interpreter's own shutdown would tear chdb down under threads still inside it (seen as
@@ -17,6 +22,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from infra.warehouse.auth import PASSWORD_ENV, UserCheck
 from infra.warehouse.server import WarehouseServer
 
 
@@ -27,12 +33,14 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--data-dir", type=Path, default=Path("var/warehouse"))
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8123)
+    serve.add_argument("--user", default="default", help="the one user (password: $CLICKHOUSE_PASSWORD)")
     serve.add_argument(
         "--drain-timeout", type=float, default=10.0, help="seconds to finish requests in progress on stop"
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    server = WarehouseServer(args.host, args.port, args.data_dir)
+    users = UserCheck(args.user, os.environ.get(PASSWORD_ENV, ""))
+    server = WarehouseServer(args.host, args.port, args.data_dir, users)
 
     def shutdown(signum: int, frame: FrameType | None) -> None:
         # shutdown() blocks until serve_forever returns: call it from another thread.

@@ -13,14 +13,25 @@ import clickhouse_connect
 from infra.exceptions import ServiceStartError
 from infra.kafka.broker import free_port
 from infra.processes import ManagedProcess
+from infra.warehouse.auth import PASSWORD_ENV
 
 
 class EmbeddedWarehouse:
     """``with EmbeddedWarehouse(dir) as wh: wh.client()``: chdb over HTTP on a loopback port."""
 
-    def __init__(self, data_dir: Path, port: int | None = None, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int | None = None,
+        host: str = "127.0.0.1",
+        *,
+        user: str = "default",
+        password: str = "",
+    ) -> None:
         self.data_dir = data_dir
         self.host = host
+        self.user = user
+        self._password = password
         self.port = port or free_port()
         self._proc: ManagedProcess | None = None
 
@@ -41,8 +52,11 @@ class EmbeddedWarehouse:
                 self.host,
                 "--port",
                 str(self.port),
+                "--user",
+                self.user,
             ],
             self.data_dir / "warehouse.log",
+            {PASSWORD_ENV: self._password},
         ).start()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -59,6 +73,8 @@ class EmbeddedWarehouse:
     def client(self, database: str | None = None, **kwargs: Any) -> Any:
         """A clickhouse-connect client, exactly as against clickhouse-server."""
         kwargs.setdefault("compress", False)
+        kwargs.setdefault("username", self.user)
+        kwargs.setdefault("password", self._password)
         return clickhouse_connect.get_client(
             host=self.host, port=self.port, database=database or "default", **kwargs
         )

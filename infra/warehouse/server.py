@@ -20,7 +20,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qsl
 
+from infra.warehouse.auth import REALM, REQUIRED_PASSWORD, AuthError, UserCheck
 from infra.warehouse.engine import ChdbEngine, EngineError
 from infra.warehouse.errors import status_map
 from infra.warehouse.protocol import BadRequest, parse
@@ -47,7 +49,7 @@ class WarehouseHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def _error(self, code: int, message: str, query_id: str) -> None:
+    def _error(self, code: int, message: str, query_id: str, extra: dict[str, str] | None = None) -> None:
         text = message if message.startswith("Code:") else f"Code: {code}. DB::Exception: {message}"
         if self.server.stopping:
             self.close_connection = True
@@ -58,6 +60,7 @@ class WarehouseHandler(BaseHTTPRequestHandler):
                 "Content-Type": "text/plain; charset=UTF-8",
                 "X-ClickHouse-Exception-Code": str(code),
                 "X-ClickHouse-Query-Id": query_id,
+                **(extra or {}),
             },
         )
 
@@ -118,9 +121,25 @@ class WarehouseHandler(BaseHTTPRequestHandler):
         with self.server.tracking():
             self._handle_request(url_query, body)
 
+    def _authenticated(self, url_query: str, query_id: str) -> bool:
+        """Answer a refused request as clickhouse-server does; True if the request may run."""
+        try:
+            self.server.users.authenticate(
+                dict(self.headers.items()), dict(parse_qsl(url_query, keep_blank_values=True))
+            )
+            return True
+        except AuthError as exc:
+            # The user name only: whatever password was sent stays out of the log.
+            log.warning("refused a request from %s: %s", self.client_address[0], exc)
+            extra = {"WWW-Authenticate": REALM} if exc.code == REQUIRED_PASSWORD else None
+            self._error(exc.code, str(exc), query_id, extra)
+            return False
+
     def _handle_request(self, url_query: str, body: bytes) -> None:
         query_id = str(uuid.uuid4())
         started = time.perf_counter_ns()
+        if not self._authenticated(url_query, query_id):
+            return
         try:
             parsed = parse(url_query, dict(self.headers.items()), body)
             query_id = parsed.query_id or query_id
@@ -165,7 +184,8 @@ class WarehouseServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, host: str, port: int, data_dir: Path) -> None:
+    def __init__(self, host: str, port: int, data_dir: Path, users: UserCheck | None = None) -> None:
+        self.users = users or UserCheck()
         self.engine = ChdbEngine(data_dir)
         self.status = status_map(self.engine.error_codes)
         self.stopping = False

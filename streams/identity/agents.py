@@ -140,7 +140,7 @@ def register(app: faust.App, ctx: StreamContext, dead_letters: DeadLetters) -> J
     ) -> None:
         """Identity ``key`` had no link, so its events so far went to its deterministic id:
         now that it belongs to ``canonical_id``, that activity moves too (activity/merge.py)."""
-        old = resolution.resolve(key, None)
+        old = resolution.resolve(key, None, ctx.deterministic_id)
         if old == canonical_id:
             return
         signal = UserSignal(
@@ -193,7 +193,12 @@ def register(app: faust.App, ctx: StreamContext, dead_letters: DeadLetters) -> J
         req: LinkRequest = event.value
         second_canonical = identities.get(req.second_key)
         decision = resolution.decide_link(
-            req.first_key, req.first_canonical, req.second_key, second_canonical, req.explicit_canonical
+            req.first_key,
+            req.first_canonical,
+            req.second_key,
+            second_canonical,
+            req.explicit_canonical,
+            ctx.deterministic_id,
         )
         if decision.refused is not None:
             refusal = refusal_record(
@@ -270,7 +275,7 @@ def register(app: faust.App, ctx: StreamContext, dead_letters: DeadLetters) -> J
 
     async def handle_interaction(event: Any) -> None:
         req: InteractionRequest = event.value
-        target = resolution.resolve(req.target_key, identities.get(req.target_key))
+        target = resolution.resolve(req.target_key, identities.get(req.target_key), ctx.deterministic_id)
         if target == req.from_canonical_id:
             return  # talking to oneself is not a relationship
         occurred = from_ms(req.occurred_at_ms)

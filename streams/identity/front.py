@@ -46,7 +46,6 @@ from streams.context import StreamContext
 from streams.errors import Action, Source, build_dead_letter, classify
 from streams.exceptions import RecordTooLargeToForward, UnexpectedRecordError
 from streams.fastout import FastProducer
-from streams.identity import resolution
 from streams.identity.clocks import SourceClocks, decode_tag, encode_tag
 from streams.identity.future import require_not_future
 from streams.identity.keys import interaction_requests
@@ -122,7 +121,7 @@ class ResolveFront:
         # Pure functions of their key, each a sixth or seventh of the stage's CPU when
         # computed per event: the deterministic id of an unlinked identity (a UUIDv5) and
         # a canonical id's partition (murmur2 in pure Python).
-        self._deterministic = BoundedCache[str, str](lambda key: resolution.resolve(key, None))
+        self._deterministic = BoundedCache[str, str](ctx.deterministic_id)
         n = ctx.partitions
         self._partitions = BoundedCache[str, int](lambda canonical_id: partition_of(canonical_id, n))
 

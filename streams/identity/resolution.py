@@ -12,10 +12,15 @@ same illegal-id guard as identities: "null" would merge every sender into one us
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from schemas.identity import ILLEGAL_IDS, IllegalIdentityError, deterministic_canonical_id, identity_key
+from schemas.identity import ILLEGAL_IDS, IllegalIdentityError, identity_key
+from schemas.pseudonyms import plain_deterministic_id
+
+# Identity key -> deterministic canonical id (schemas/pseudonyms.py: keyed when pseudonymising).
+DeterministicIds = Callable[[str], str]
 
 
 class RefusalReason(StrEnum):
@@ -40,6 +45,7 @@ def decide_link(
     second_key: str,
     second_canonical: str | None,
     explicit_canonical: str | None = None,
+    deterministic: DeterministicIds = plain_deterministic_id,
 ) -> LinkDecision:
     """Decide a link given each identity's current table entry (None: never linked).
 
@@ -55,8 +61,7 @@ def decide_link(
     if first_key == second_key:
         return LinkDecision(canonical_id=None, refused=RefusalReason.SAME_IDENTITY)
     if first_canonical is None and second_canonical is None:
-        provider, _, external = first_key.partition(":")
-        target = explicit_canonical or deterministic_canonical_id(provider, external)
+        target = explicit_canonical or deterministic(first_key)
         return LinkDecision(canonical_id=target, assign_first=True, assign_second=True)
     if first_canonical is not None and second_canonical is None:
         return LinkDecision(canonical_id=first_canonical, assign_second=True)
@@ -98,9 +103,8 @@ def require_legal_canonical_id(canonical_id: str | None) -> None:
         raise IllegalIdentityError(f"field {problem}")
 
 
-def resolve(key: str, linked: str | None) -> str:
+def resolve(key: str, linked: str | None, deterministic: DeterministicIds = plain_deterministic_id) -> str:
     """The canonical id of identity ``key``: its link if any, else its deterministic id."""
     if linked is not None:
         return linked
-    provider, _, external = key.partition(":")
-    return deterministic_canonical_id(provider, external)
+    return deterministic(key)

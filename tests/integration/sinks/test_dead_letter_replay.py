@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from pydantic import SecretStr
 
-from infra.settings import Settings
+from infra.settings import PrivacySettings, Settings
 from infra.topics import ensure_topics
 from schemas import topics
 from schemas.catalog import SCHEMA_ROOT, SchemaCatalog
@@ -146,3 +147,36 @@ def test_a_worker_dead_letter_is_replayed_to_its_source_topic_with_its_bytes_and
     assert (replayed.partition, replayed.key, replayed.raw) == (1, b"product:ada-7", value)
     assert replayed.headers[REPLAY_HEADER] == letter_id.encode()
     assert letters(sink_client)[0][4] == 1  # replayed_at is set
+
+
+def test_with_a_pseudonymisation_key_a_dead_letter_is_stored_sealed_and_replayed_as_it_was(
+    sink_settings: Settings, sink_client: Any
+) -> None:
+    s = sink_settings.model_copy(
+        update={"privacy": PrivacySettings(pseudonymisation_key=SecretStr("replay-test-key-0123456789"))}
+    )
+    source = s.topics.name(topics.COMMUNITY_EVENTS)
+    ensure_topics(s.kafka, [source], 1)
+    event = samples.community_events()[0]  # identity: ada@example.com
+    value, key = SERDE.encode(event, source), b"email:ada@example.com"
+    headers = [
+        ("error", b"boom for ada@example.com"), ("error_class", b"RuntimeError"),
+        ("source_topic", source.encode()), ("source_partition", b"0"), ("source_offset", b"3"),
+        ("stage", b"resolve-community"), ("failed_at", b"1772442000123"),
+    ]  # fmt: skip
+    sent = produce(s, topics.DEAD_LETTERS, [(key, value, headers)])
+    run_until(Sink(s, topics=[topics.DEAD_LETTERS]), consumed(sent))
+    stored = sink_client.query(
+        "SELECT key, value, error FROM dead_letters_final", column_formats={"key": "bytes", "value": "bytes"}
+    ).result_rows
+    assert len(stored) == 1
+    stored_key, stored_value, error = stored[0]
+    assert stored_key.startswith(b"sealed1:") and stored_value.startswith(b"sealed1:")
+    assert b"ada@example.com" not in stored_key + stored_value and "ada@example.com" not in error
+
+    letter_id = f"{source}:0:3:resolve-community"
+    result = CliRunner().invoke(sink_cli, ["replay-dead-letters", "--id", letter_id], obj=s)
+    assert result.exit_code == 0, result.output
+    assert "1 selected, 1 replayed, 0 failed" in result.output
+    (replayed,) = read_topic(s, None, source, expect=1, timeout=20)
+    assert (replayed.key, replayed.raw) == (key, value)
