@@ -125,7 +125,7 @@ def print_table(console: Console, rows: list[dict[str, Any]], diff: Comparison, 
         )
     console.print(table)
     per_table = Table(title="per table: faulted run vs clean run (clean run 2 vs clean run 1)")
-    for col in ("table", "lost", "extra", "changed", "dup final", "dup raw"):
+    for col in ("table", "lost", "extra", "changed", "dup final", "dup raw", "linked"):
         per_table.add_column(col, justify="left" if col == "table" else "right")
     for name, d in diff.tables.items():
         c = clean.tables[name]
@@ -133,11 +133,17 @@ def print_table(console: Console, rows: list[dict[str, Any]], diff: Comparison, 
             name,
             *(
                 f"{getattr(d, a)} ({getattr(c, a)})"
-                for a in ("lost", "extra", "changed", "duplicated_final", "duplicated_raw")
+                for a in ("lost", "extra", "changed", "duplicated_final", "duplicated_raw", "linked")
             ),
         )
     per_table.add_row(
-        "users (final state)", "", "", f"{diff.users_differing} ({clean.users_differing})", "", ""
+        "users (final state)",
+        "",
+        "",
+        f"{diff.users_differing} ({clean.users_differing})",
+        "",
+        "",
+        f"{diff.users_linked} ({clean.users_linked})",
     )
     console.print(per_table)
 
@@ -196,6 +202,9 @@ def main(argv: list[str] | None = None) -> int:
         "duplicated": diff.duplicated,
         "state_differences": diff.state_differences,
         "clean_runs_differ": clean.total if args.clean_runs > 1 else None,
+        # Of the above, what belongs to ids an identity merge touched (bench/verify/compare.py).
+        "linked": diff.linked,
+        "clean_runs_linked": clean.linked if args.clean_runs > 1 else None,
         "resume_s_max": max(resumes) if resumes else None,
         "resume_limit_s": RESUME_LIMIT_S,
         "events": len(events),

@@ -11,6 +11,12 @@ Attribution to faults: a row is charged to the fault window in which its source 
 was handed to the producer (window -1: before the first fault). A user whose state
 drifted has every later update differ; only the user's first differing update is
 charged to a window, so the per-fault column points at the fault that started it.
+
+Attribution to identity links: a difference is also counted under ``linked`` when it
+belongs to an id that an identity merge touched in either run (the person or the id
+merged into it). Which of those ids an event was resolved with depends on when its link
+arrived (docs/identity.md); the count says how much of what differs is that, and how
+much is not. It changes no verdict: every difference fails the run.
 """
 
 from __future__ import annotations
@@ -29,6 +35,8 @@ class TableDiff:
     changed: int = 0
     duplicated_final: int = 0
     duplicated_raw: int = 0
+    # Of lost + extra + changed: rows of ids an identity merge touched (see above).
+    linked: int = 0
     examples: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -42,6 +50,7 @@ class Comparison:
     users_examples: list[str]
     # window index -> (lost, duplicated, state differences)
     by_window: dict[int, Counter[str]]
+    users_linked: int = 0
 
     @property
     def lost(self) -> int:
@@ -63,6 +72,11 @@ class Comparison:
     def total(self) -> int:
         return self.lost + self.duplicated + self.state_differences
 
+    @property
+    def linked(self) -> int:
+        """Of the lost rows and state differences: those of ids an identity merge touched."""
+        return sum(t.linked for t in self.tables.values()) + self.users_linked
+
     def to_json(self) -> dict[str, Any]:
         return {
             "lost": self.lost,
@@ -71,6 +85,7 @@ class Comparison:
             "state_differences": self.state_differences,
             "users_differing": self.users_differing,
             "users_examples": self.users_examples,
+            "linked": self.linked,
             "tables": {name: diff.to_json() for name, diff in self.tables.items()},
         }
 
@@ -86,14 +101,41 @@ def _diff_columns(columns: list[str], a: tuple[Any, ...], b: tuple[Any, ...]) ->
     return ", ".join(f"{c}: {x!r} -> {y!r}" for c, x, y in zip(columns, a, b, strict=True) if x != y)
 
 
+def _user_column(columns: list[str]) -> int | None:
+    for name in ("canonical_id", "from_canonical_id"):
+        if name in columns:
+            return columns.index(name)
+    return None
+
+
+def merged_ids(snap: Snapshot) -> set[str]:
+    """Ids an identity merge touched: the person and the id merged into it (score updates
+    ``<person>:merge:...`` and ``<old id>:merged-into:...``)."""
+    scores = snap.tables.get("engagement_scores")
+    if scores is None:
+        return set()
+    ids: set[str] = set()
+    for key in scores.rows:
+        canonical_id, _, rest = key.partition(":")
+        if rest.startswith(("merge:", "merged-into:")):
+            ids.add(canonical_id)
+    return ids
+
+
 def compare_table(
     ref: TableSnapshot,
     run: TableSnapshot,
     charge: Any,
     first_per_user: bool,
+    linked_ids: frozenset[str] = frozenset(),
 ) -> TableDiff:
     diff = TableDiff()
     user_at = run.columns.index("canonical_id") if first_per_user else None
+    run_user, ref_user = _user_column(run.columns), _user_column(ref.columns)
+
+    def linked(row: tuple[Any, ...] | None, at: int | None) -> bool:
+        return row is not None and at is not None and row[at] in linked_ids
+
     charged_users: set[str] = set()
     order = list(run.rows)
     if first_per_user:  # a user's updates in event-time order: the first difference is charged
@@ -104,6 +146,8 @@ def compare_table(
         expected = ref.rows.get(key)
         if expected == row:
             continue
+        if linked(row, run_user) or linked(expected, ref_user):
+            diff.linked += 1
         if expected is None:
             diff.extra += 1
             what = f"extra {key}"
@@ -119,6 +163,8 @@ def compare_table(
         charge(run.source.get(key), "state_differences")
     for key in ref.rows.keys() - run.rows.keys():
         diff.lost += 1
+        if linked(ref.rows[key], ref_user):
+            diff.linked += 1
         if len(diff.examples) < 5:
             diff.examples.append(f"lost {key}")
         charge(ref.source.get(key), "lost")
@@ -137,13 +183,18 @@ def compare(ref: Snapshot, run: Snapshot, positions: dict[str, int], starts: lis
         window = _window(positions, starts, event_id)
         by_window.setdefault(-2 if window is None else window, Counter())[what] += n
 
+    linked_ids = frozenset(merged_ids(ref) | merged_ids(run))
     tables = {
-        name: compare_table(ref.tables[name], run.tables[name], charge, name == "engagement_scores")
+        name: compare_table(
+            ref.tables[name], run.tables[name], charge, name == "engagement_scores", linked_ids
+        )
         for name in ref.tables
     }
     differing: list[str] = []
+    users_linked = 0
     for cid in sorted(ref.users.keys() | run.users.keys()):
         a, b = ref.users.get(cid), run.users.get(cid)
         if a != b:
             differing.append(f"{cid}: {a} -> {b}")
-    return Comparison(tables, len(differing), differing[:5], by_window)
+            users_linked += cid in linked_ids
+    return Comparison(tables, len(differing), differing[:5], by_window, users_linked)

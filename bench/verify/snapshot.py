@@ -22,6 +22,7 @@ TABLES: dict[str, tuple[str, str | None]] = {
     "churn_triggers": ("trigger_id", "source_event_id"),
     "relationship_edges": ("edge_id", "source_event_id"),
     "mentor_suggestions": ("suggestion_id", "source_event_id"),
+    "account_health": ("health_id", "source_event_id"),
     "dead_letters": ("dead_letter_id", None),
 }
 # Set by the wall clock (sending, emitting, loading) or by Kafka placement, not by the data.

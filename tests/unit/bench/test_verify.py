@@ -104,3 +104,37 @@ def test_comparison_counts_lost_duplicated_and_different_rows_and_charges_them_t
 def test_plain_values_compare_floats_to_six_decimals_and_maps_in_any_order() -> None:
     assert plain(1.0000001) == plain(1.0000004)
     assert plain({"b": 1, "a": 2.0}) == plain({"a": 2.0, "b": 1})
+
+
+def test_differences_of_ids_an_identity_merge_touched_are_counted_apart_and_still_fail() -> None:
+    ref = Snapshot(
+        tables={
+            "engagement_scores": scores(
+                [
+                    ("p:e0", "p", 1.0, "e0", "t0"),
+                    ("h:e1", "h", 1.0, "e1", "t1"),  # resolved to the GitHub id before its link
+                    ("p:merge:l1:h", "p", 2.0, "l1", "t2"),
+                    ("h:merged-into:l1:h", "h", 0.0, "l1", "t2"),
+                    ("q:e2", "q", 1.0, "e2", "t3"),
+                ]
+            )
+        },
+        users={"p": UserState(2.0, 0, 2, ()), "h": UserState(0.0, 0, 1, ()), "q": UserState(1.0, 0, 1, ())},
+    )
+    run = Snapshot(
+        tables={
+            "engagement_scores": scores(
+                [
+                    ("p:e0", "p", 1.0, "e0", "t0"),
+                    ("p:e1", "p", 2.0, "e1", "t1"),  # the link came first this time
+                    ("q:e2", "q", 1.5, "e2", "t3"),  # a difference no link explains
+                ]
+            )
+        },
+        users={"p": UserState(2.0, 0, 2, ()), "q": UserState(1.5, 0, 1, ())},
+    )
+    diff = compare(ref, run, {"e0": 0, "e1": 1, "l1": 2, "e2": 3}, [])
+    table = diff.tables["engagement_scores"]
+    assert (table.lost, table.extra, table.changed, table.linked) == (3, 1, 1, 4)
+    assert (diff.users_differing, diff.users_linked) == (2, 1)  # h gone (linked), q changed
+    assert diff.linked == 5 and diff.total == 7  # linked or not, every difference counts
