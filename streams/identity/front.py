@@ -254,6 +254,7 @@ class ResolveFront:
         for destination in range(self._n_destinations):
             if destination not in skip:
                 self.producer.produce(self.topics.batches, value, b"clocks", partition=destination)
+                self.ctx.health.outputs[self.topics.batches] += 1
 
     async def close(self) -> None:
         """Finish the batch in hand, commit what was forwarded, leave."""
