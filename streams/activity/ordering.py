@@ -120,17 +120,16 @@ class EventTimeMerge(Generic[T]):
         if len(self._clocks) < len(self._rank):
             return None
         active = [c.at_ms for c in self._clocks.values() if not c.idle]
+        pending = self._heap[0][0] if self._heap else None  # the heap's first is its least
         if active:
             if any(at is None for at in active):
                 return None
             low = min(at for at in active if at is not None)
-            pending = min((tag for tag, *_ in self._heap), default=None)
             return low if pending is None else min(low, pending)
         known = [c.at_ms for c in self._clocks.values() if c.at_ms is not None]
         if not known:
             return None
         top = max(known) + 1
-        pending = min((tag for tag, *_ in self._heap), default=None)
         return top if pending is None else min(top, pending)
 
 
