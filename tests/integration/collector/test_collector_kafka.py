@@ -6,6 +6,7 @@ import json
 import uuid
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
 
 from infra.kafka.broker import free_port
@@ -54,7 +55,22 @@ def test_accepted_events_are_on_their_topics_and_rejected_ones_are_not(
     with TestClient(create_app(settings)) as client:
         assert client.get("/ready").json() == {"status": "ready", "kafka": "reachable"}
         r = client.post("/v1/events", content=json.dumps(body), headers={"X-API-Key": KEY})
+        scraped = {f.name: f for f in text_string_to_metric_families(client.get("/metrics").text)}
     assert r.status_code == 200, r.text
+
+    def totals(family: str) -> dict[tuple[str, ...], float]:
+        return {
+            tuple(sorted(sample.labels.items())): sample.value
+            for sample in scraped[family].samples
+            if sample.name.endswith("_total")
+        }
+
+    # The scrape moved by exactly this request: two accepted (after Kafka's ack), one refused.
+    assert totals("orbitstream_collector_events_accepted") == {(("route", "/v1/events"),): 2.0}
+    rejected = totals("orbitstream_collector_events_rejected")
+    assert sum(rejected.values()) == 1.0 and all(("route", "/v1/events") in k for k in rejected)
+    requests = totals("orbitstream_collector_requests")
+    assert requests[(("route", "/v1/events"), ("status", "200"))] == 1.0
     assert [x["status"] for x in r.json()["results"]] == ["accepted", "rejected", "accepted"]
     assert r.json()["results"][1]["errors"][0]["field"] == "occurred_at"
     serde = AvroSerde(SchemaCatalog.load())
