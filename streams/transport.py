@@ -1,5 +1,6 @@
-"""Faust's aiokafka transport with the consumer's fetch wait under our control, and
-source offsets committed only after the hot path's own producer has delivered.
+"""Faust's aiokafka transport with the consumer's fetch wait under our control, source
+offsets committed only after the hot path's own producer has delivered, and never past a
+record whose events are still waiting in the join.
 
 faust-streaming's aiokafka driver hard-codes ``fetch_max_wait_ms=1500``. aiokafka keeps
 one fetch in flight per broker and leaves out of it the partitions whose records are still
@@ -11,6 +12,7 @@ with the wait we set. A short wait costs only empty fetches while idle.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, cast
 
 import faust
@@ -37,9 +39,19 @@ class _Consumer(driver.Consumer):
         # Faust flushes its own producer before committing; outputs and changelog records
         # sent through librdkafka (streams/fastout.py) must be acknowledged first too, or a
         # crash after the commit would lose what the committed events produced.
-        fast_producer = cast("WorkerApp", self.app).fast_producer
-        if fast_producer is not None:
-            await fast_producer.flush()
+        app = cast("WorkerApp", self.app)
+        if app.fast_producer is not None:
+            await app.fast_producer.flush()
+        if app.commit_cap is not None:
+            # A record acked by its stream may still hold events the join has not folded
+            # in (they wait for other partitions, activity/ordering.py): the commit stops
+            # at it, so after a crash it is read again. Held records are not kept unacked:
+            # Faust waits for every unacked record before it lets a rebalance go on.
+            cap = app.commit_cap
+            offsets = {
+                tp: offset if (held := cap(tp.topic, tp.partition)) is None else min(offset, held)
+                for tp, offset in offsets.items()
+            }
         result: bool = await super()._commit(offsets)
         return result
 
@@ -49,13 +61,16 @@ class _Transport(driver.Transport):
 
 
 class WorkerApp(faust.App):
-    """A Faust app whose Kafka consumer fetches with ``fetch_max_wait_ms`` and commits after
-    ``fast_producer`` (when set) has delivered everything sent so far."""
+    """A Faust app whose Kafka consumer fetches with ``fetch_max_wait_ms``, commits after
+    ``fast_producer`` (when set) has delivered everything sent so far, and never past
+    ``commit_cap`` (when set)."""
 
     def __init__(self, *args: Any, fetch_max_wait_ms: int, fetch_min_bytes: int = 1, **kwargs: Any) -> None:
         self.fetch_max_wait_ms = fetch_max_wait_ms
         self.fetch_min_bytes = fetch_min_bytes
         self.fast_producer: FastProducer | None = None
+        # (topic, partition) -> the least offset not to commit past, or None (the join's).
+        self.commit_cap: Callable[[str, int], int | None] | None = None
         super().__init__(*args, **kwargs)
 
     def _new_transport(self) -> Any:

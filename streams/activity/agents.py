@@ -13,16 +13,14 @@ questions) need time to pass without events: each user has a due time (schedule.
 a user is judged at exactly that event time, between the events before it and those after
 it, once every input has passed it. Judgements therefore depend on the events only.
 
-A record whose events are still waiting is held (not acked), so Faust never commits past
-it: after a crash the events are read again, and the users' states skip what they hold.
+A record whose events are still waiting caps the offsets Faust commits (transport.py), so
+after a crash it is read again, and the users' states skip what they already hold.
 """
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
-
-import faust
 
 from schemas.models import Event
 from schemas.topics import (
@@ -51,6 +49,7 @@ from streams.messages import HelpRequest, UserSignal
 from streams.partitioning import partition_of
 from streams.tables import FastChangelogTable
 from streams.timeconv import from_ms, from_ms_or_none, to_ms
+from streams.transport import WorkerApp
 
 USER_TABLE = "users"
 # Merge id of one event forwarded from a merged id to its person (then "<prefix><event id>").
@@ -59,7 +58,7 @@ USER_EVENT_BATCHES = "user-event-batches"
 
 
 def register(
-    app: faust.App,
+    app: WorkerApp,
     ctx: StreamContext,
     dead_letters: DeadLetters,
     join: JoinTopics,
@@ -102,10 +101,17 @@ def register(
     )
     # Derived from the tables and the input, rebuilt after every rebalance (never a
     # source of truth): per owned partition, its due queue, its merge of waiting events,
-    # and the records held until their events are folded in (id -> message, waiting).
+    # and the offsets of records with events still waiting (offset -> how many).
     due: dict[int, DueQueue] = {}
-    merges: dict[int, EventTimeMerge[tuple[ResolvedEntry, Any]]] = {}
-    held: dict[int, dict[int, list[Any]]] = {}
+    merges: dict[int, EventTimeMerge[tuple[ResolvedEntry, int]]] = {}
+    held: dict[int, dict[int, int]] = {}
+    batches_name = batches.get_topic_name()
+
+    def commit_cap(topic: str, partition: int) -> int | None:
+        waiting = held.get(partition) if topic == batches_name else None
+        return min(waiting) if waiting else None
+
+    app.commit_cap = commit_cap
 
     def wall_ms() -> int:
         return to_ms(ctx.clock())
@@ -192,7 +198,7 @@ def register(
             ctx.health.dead_lettered("user-activity", exc, dead_letters_name)
 
     def fold(
-        partition: int, released: list[tuple[int, tuple[ResolvedEntry, Any]]], watermark: int | None
+        partition: int, released: list[tuple[int, tuple[ResolvedEntry, int]]], watermark: int | None
     ) -> tuple[dict[str, UserState], list[Forward]]:
         """Fold released events and the judgements due between them, in event-time order.
 
@@ -263,10 +269,9 @@ def register(
         merge = merges.get(m.partition)
         if merge is None:
             merge = merges[m.partition] = EventTimeMerge(sources)
-        waiting = sum(merge.add(e.source, e.tag, e.offset, (e, m)) for e in batch.entries)
-        if waiting:
-            m.incref()  # held: acked once all its events are folded in
-            held.setdefault(m.partition, {})[id(m)] = [m, waiting]
+        waiting = sum(merge.add(e.source, e.tag, e.offset, (e, m.offset)) for e in batch.entries)
+        if waiting:  # no commit past this record until its events are folded in
+            held.setdefault(m.partition, {})[m.offset] = waiting
         merge.report(batch.clocks)
         released = list(merge.release())
         changed, forwards = fold(m.partition, released, merge.watermark())
@@ -278,14 +283,11 @@ def register(
         for state in changed.values():
             users[state.canonical_id] = state.model_dump_json().encode()
         holds = held.get(m.partition, {})
-        for _, (_entry, message) in released:
-            hold = holds.get(id(message))
-            if hold is None:
-                continue
-            hold[1] -= 1
-            if not hold[1]:
-                del holds[id(message)]
-                message.ack(app.consumer)
+        for _, (_entry, offset) in released:
+            if offset in holds:
+                holds[offset] -= 1
+                if not holds[offset]:
+                    del holds[offset]
 
     async def publish_merge_update(
         state: UserState, previous_level: int, update_id: str, signal: UserSignal
