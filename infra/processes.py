@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
-from infra.exceptions import ServiceStartError
+from foundation.exceptions import ServiceStartError
 
 
 class ManagedProcess:
@@ -31,6 +31,13 @@ class ManagedProcess:
         cls, name: str, module: str, args: Sequence[str], log_path: Path, env: Mapping[str, str] | None = None
     ) -> ManagedProcess:
         return cls(name, [sys.executable, "-m", module, *args], log_path, env)
+
+    @classmethod
+    def orbitstream(
+        cls, name: str, args: Sequence[str], log_path: Path, env: Mapping[str, str] | None = None
+    ) -> ManagedProcess:
+        """An ``orbitstream`` subcommand, run by this interpreter (``python -m orbitstream``)."""
+        return cls.python_module(name, "orbitstream", args, log_path, env)
 
     @property
     def pid(self) -> int | None:

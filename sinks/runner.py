@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
-from infra.settings import Settings
+from foundation.names import RESOLVED_EVENTS
+from foundation.settings import Settings
 from schemas.catalog import SchemaCatalog
 from schemas.serde import AvroSerde, serde_from_settings
 from schemas.topics import (
@@ -51,7 +52,6 @@ from sinks.writer import ClickHouseWriter
 log = logging.getLogger(__name__)
 
 # The resolved (canonical id filled in) event streams the workers write.
-RESOLVED_EVENTS = ("product-by-user", "community-by-user")
 SINK_TOPICS = (
     *RESOLVED_EVENTS,
     IDENTITY_LINKS,

@@ -17,7 +17,7 @@ from types import TracebackType
 
 from confluent_kafka.admin import AdminClient
 
-from infra.exceptions import ServiceStartError
+from foundation.exceptions import ServiceStartError
 from infra.kafka.config import (
     HERE,
     LOOPBACK,

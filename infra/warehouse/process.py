@@ -10,7 +10,7 @@ from typing import Any
 
 import clickhouse_connect
 
-from infra.exceptions import ServiceStartError
+from foundation.exceptions import ServiceStartError
 from infra.kafka.broker import free_port
 from infra.processes import ManagedProcess
 from infra.warehouse.auth import PASSWORD_ENV
@@ -41,10 +41,10 @@ class EmbeddedWarehouse:
 
     def start(self, timeout: float = 60) -> EmbeddedWarehouse:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self._proc = ManagedProcess.python_module(
+        self._proc = ManagedProcess.orbitstream(
             "warehouse",
-            "infra.warehouse",
             [
+                "warehouse",
                 "serve",
                 "--data-dir",
                 str(self.data_dir / "data"),

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from infra.settings import Settings
+from foundation.settings import Settings
 from producers.exceptions import DeliveryError, EventValidationError
 from producers.sdk import EventProducer, Prepared
 from schemas.exceptions import SerializationError

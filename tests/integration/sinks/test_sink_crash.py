@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
+from foundation.settings import Settings, to_environment
 from infra.processes import ManagedProcess
-from infra.settings import Settings, to_environment
 from schemas import topics
 from sinks.runner import Sink
 from tests.integration.sinks.conftest import PARTITIONS, counts, produce_records
@@ -52,8 +52,8 @@ def crash_once(settings: Settings, client: Any, log_dir: Path) -> tuple[int, int
     crashing = settings.model_copy(
         update={"sink": settings.sink.model_copy(update={"crash_after_batches": 3})}
     )
-    proc = ManagedProcess.python_module(
-        "sink", "sinks", ["run", "--no-migrate"], log_dir / "sink.log", to_environment(crashing)
+    proc = ManagedProcess.orbitstream(
+        "sink", ["sink", "run", "--no-migrate"], log_dir / "sink.log", to_environment(crashing)
     ).start()
     deadline = time.monotonic() + 90
     try:

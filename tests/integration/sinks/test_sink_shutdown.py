@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from foundation.settings import Settings, to_environment
 from infra.processes import ManagedProcess
-from infra.settings import Settings, to_environment
 from tests.integration.sinks.conftest import PARTITIONS, counts, produce_records
 from tests.integration.sinks.helpers import committed_and_end
 from tests.unit.sinks import samples
@@ -32,8 +32,8 @@ def test_sigterm_flushes_and_commits_the_open_batches(
     produce_records(
         holding, "product-by-user", [base.model_copy(update={"event_id": f"t-{i}"}) for i in range(N)]
     )
-    proc = ManagedProcess.python_module(
-        "sink", "sinks", ["run", "--no-migrate"], tmp_path / "sink.log", to_environment(holding)
+    proc = ManagedProcess.orbitstream(
+        "sink", ["sink", "run", "--no-migrate"], tmp_path / "sink.log", to_environment(holding)
     ).start()
     try:
         # The progress line (every 10 s) shows the messages consumed and held.
