@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, m
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from foundation.account_settings import AccountSettings, HealthSettings
-from foundation.settings_reference import ENV_PREFIX, NESTED_DELIMITER, check_environment
+from foundation.settings_reference import ENV_PREFIX, NESTED_DELIMITER, check_environment, json_ready
 
 # librdkafka's own log lines go to this Python logger (with their level), not to stderr.
 KAFKA_CLIENT_LOGGER = "orbitstream.kafka"
@@ -160,9 +160,6 @@ class SinkSettings(_Section):
     # A killed sink's partitions move once its session expires: 6 s (the broker's minimum
     # by default) so a restarted sink resumes within seconds, not after 45 s.
     session_timeout_ms: int = Field(default=6000, ge=1000, description="Consumer group session timeout.")
-    crash_after_batches: int = Field(
-        default=0, ge=0, description="Failure tests only: SIGKILL the sink after its Nth insert (0: never)."
-    )
     metrics_host: str = Field(
         default="127.0.0.1", description="Address the Prometheus /metrics endpoint binds (0.0.0.0: all)."
     )
@@ -566,23 +563,10 @@ def load_settings(**overrides: object) -> Settings:
     return Settings(**overrides)  # type: ignore[arg-type]
 
 
-def _plain(value: object) -> object:
-    """JSON-ready form of a settings value, secrets included (for a child process's env)."""
-    if isinstance(value, SecretStr):
-        return value.get_secret_value()
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, Path):
-        return str(value)
-    return value
-
-
 def to_environment(settings: Settings) -> dict[str, str]:
     """Environment variables that rebuild ``settings`` in a child process (one JSON per section)."""
     env: dict[str, str] = {}
     for name in Settings.model_fields:
         section = getattr(settings, name)
-        env[f"{ENV_PREFIX}{name.upper()}"] = json.dumps(_plain(section.model_dump()))
+        env[f"{ENV_PREFIX}{name.upper()}"] = json.dumps(json_ready(section.model_dump()))
     return env

@@ -77,13 +77,17 @@ def _bounds(info: FieldInfo) -> str:
     )
 
 
-def _plain(value: Any) -> Any:
+def json_ready(value: Any) -> Any:
+    """JSON-ready form of a settings value, secrets revealed (a child process's environment,
+    the reference's defaults)."""
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
     if isinstance(value, BaseModel):
-        return _plain(value.model_dump())
+        return json_ready(value.model_dump())
     if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: json_ready(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [json_ready(v) for v in value]
     if isinstance(value, Path):
         return str(value)
     if isinstance(value, Enum):
@@ -100,7 +104,7 @@ def _default(info: FieldInfo) -> str:
     if isinstance(value, str | Path | Enum):
         text = str(value.value if isinstance(value, Enum) else value)
         return f"`{text}`" if text else "empty"
-    return f"`{json.dumps(_plain(value))}`"
+    return f"`{json.dumps(json_ready(value))}`"
 
 
 def variables(model: type[BaseModel], prefix: str = ENV_PREFIX) -> Iterator[Variable]:

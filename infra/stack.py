@@ -18,6 +18,7 @@ from confluent_kafka.admin import AdminClient
 from foundation.exceptions import ServiceStartError
 from foundation.settings import KafkaSettings, Settings, to_environment
 from foundation.topic_admin import ensure_topics
+from foundation.waiting import poll_until
 from infra.kafka.broker import KafkaBroker, free_port
 from infra.processes import ManagedProcess
 from infra.warehouse.process import EmbeddedWarehouse
@@ -61,21 +62,23 @@ def wait_for_group(
 ) -> None:
     """Block until the consumer group is stable with ``members`` members (workers are consuming)."""
     admin = AdminClient(settings.kafka.confluent_config())
-    deadline = time.monotonic() + timeout
     last = "unknown"
-    while time.monotonic() < deadline:
+
+    def ready() -> bool:
+        nonlocal last
         for proc in procs:
             proc.ensure_alive()
         try:
             described = admin.describe_consumer_groups([group_id])[group_id].result(timeout=5)
-            last = f"{described.state} with {len(described.members)} members"
-            assigned = [m for m in described.members if m.assignment.topic_partitions]
-            if str(described.state).endswith("STABLE") and len(assigned) >= members:
-                return
         except Exception as exc:  # the group may not exist yet
             last = str(exc)
-        time.sleep(0.5)
-    raise ServiceStartError(f"consumer group {group_id} not ready after {timeout}s ({last})")
+            return False
+        last = f"{described.state} with {len(described.members)} members"
+        assigned = [m for m in described.members if m.assignment.topic_partitions]
+        return str(described.state).endswith("STABLE") and len(assigned) >= members
+
+    if not poll_until(ready, timeout, interval=0.5):
+        raise ServiceStartError(f"consumer group {group_id} not ready after {timeout}s ({last})")
 
 
 def wait_for_producer_ids(kafka: KafkaSettings, timeout: float = 60) -> None:

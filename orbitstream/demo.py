@@ -22,6 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from foundation.settings import KAFKA_CLIENT_LOGGER, Settings
+from foundation.waiting import poll_until
 from infra.stack import LocalStack, wait_for_group
 
 if TYPE_CHECKING:
@@ -102,9 +103,9 @@ def run_demo(settings: Settings, options: DemoOptions, console: Console) -> bool
                 table: progress.add_task(f"{table} in ClickHouse", total=activity)
                 for table in ("events", "engagement_scores")
             }
-            deadline = time.monotonic() + options.timeout_s
             landed = dict.fromkeys(tasks, 0)
-            while time.monotonic() < deadline and min(landed.values()) < activity:
+
+            def all_landed() -> bool:
                 worker.ensure_alive()
                 sink.ensure_alive()
                 for table, task in tasks.items():
@@ -114,7 +115,9 @@ def run_demo(settings: Settings, options: DemoOptions, console: Console) -> bool
                         else count_rows(client, s.warehouse.database, table)
                     )
                     progress.update(task, completed=landed[table])
-                time.sleep(0.5)
+                return min(landed.values()) >= activity
+
+            poll_until(all_landed, options.timeout_s, interval=0.5)
         _print_summary(console, client, s, len(events), activity)
         ok = all(count == activity for count in landed.values())
         _write_report(

@@ -9,15 +9,14 @@ existing Kafka install instead of the Maven-fetched jars.
 from __future__ import annotations
 
 import os
-import signal
 import sys
-import time
 from pathlib import Path
 
 from confluent_kafka.admin import AdminClient
 
 from foundation.exceptions import ServiceStartError
 from infra.kafka.broker import KafkaBroker
+from infra.processes import stop_group
 
 PID_FILE = "broker.pid"
 BOOTSTRAP_FILE = "bootstrap"
@@ -65,12 +64,8 @@ def stop(workdir: Path, timeout: float) -> int:
     """SIGTERM the broker's process group, wait, SIGKILL what is left."""
     pid = running_pid(workdir)
     if pid is not None:
-        _signal_group(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while running_pid(workdir) is not None and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if running_pid(workdir) is not None:
-            _signal_group(pid, signal.SIGKILL)
+        # The broker leads its own process group (KafkaBroker starts it detached).
+        stop_group(pid, lambda: running_pid(workdir) is None, timeout)
     for name in (PID_FILE, BOOTSTRAP_FILE):
         (workdir / name).unlink(missing_ok=True)
     print("stopped" if pid is not None else "not running")
@@ -91,10 +86,3 @@ def status(workdir: Path) -> int:
         return 1
     print(f"running: pid {pid}, bootstrap {bootstrap}, {len(brokers)} broker(s)")
     return 0
-
-
-def _signal_group(pid: int, sig: signal.Signals) -> None:
-    try:
-        os.killpg(pid, sig)  # the broker leads its own process group
-    except ProcessLookupError:
-        pass

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -13,15 +13,20 @@ from sinks.migrate import apply_migrations
 from tests.integration.analytics import dataset, playbook_dataset
 
 
-@pytest.fixture(scope="module")
-def analyses_db(warehouse: Any) -> Iterator[str]:
-    name = f"test_analyses_{uuid.uuid4().hex[:8]}"
+def _loaded_database(warehouse: Any, prefix: str, load: Callable[[Any], None]) -> Iterator[str]:
+    """A migrated database of its own, loaded by ``load(client)``, dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     admin = warehouse.client()
     admin.command(f"CREATE DATABASE {name}")
     apply_migrations(admin, name)
-    dataset.load(warehouse.client(database=name))
+    load(warehouse.client(database=name))
     yield name
     admin.command(f"DROP DATABASE IF EXISTS {name}")
+
+
+@pytest.fixture(scope="module")
+def analyses_db(warehouse: Any) -> Iterator[str]:
+    yield from _loaded_database(warehouse, "test_analyses", dataset.load)
 
 
 @pytest.fixture(scope="module")
@@ -32,13 +37,7 @@ def analyses(warehouse: Any, analyses_db: str) -> Analyses:
 @pytest.fixture(scope="module")
 def playbook_db(warehouse: Any) -> Iterator[str]:
     """The playbook analyses' dataset (playbook_dataset.py) in a database of its own."""
-    name = f"test_playbook_{uuid.uuid4().hex[:8]}"
-    admin = warehouse.client()
-    admin.command(f"CREATE DATABASE {name}")
-    apply_migrations(admin, name)
-    playbook_dataset.load(warehouse.client(database=name))
-    yield name
-    admin.command(f"DROP DATABASE IF EXISTS {name}")
+    yield from _loaded_database(warehouse, "test_playbook", playbook_dataset.load)
 
 
 @pytest.fixture(scope="module")
