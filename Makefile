@@ -46,16 +46,17 @@ test-unit: setup ## Only the tests that need no broker or warehouse
 test-integration: setup ## Only the integration tests
 	$(PY) -m pytest -m "integration and not faults"
 
-lint: $(STAMP) ## ruff lint and format check
+lint: $(STAMP) ## ruff lint and format check, then the layering contracts (import-linter)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: $(STAMP) ## Apply ruff's formatting and fixes
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
 typecheck: $(STAMP) ## mypy over the packages
-	$(VENV)/bin/mypy infra schemas producers streams sinks bench
+	$(VENV)/bin/mypy foundation schemas producers streams sinks analytics infra bench orbitstream
 
 check: lint typecheck test ## What CI runs: lint, types, then every test
 
@@ -63,14 +64,14 @@ schemas-check: $(STAMP) ## Check every schema against its released versions (BAC
 	$(VENV)/bin/orbitstream schemas check
 
 bench: setup ## Run the benchmarks in bench/ and record their figures (several minutes)
-	$(PY) -m bench.producer_throughput
-	$(PY) -m bench.stream_latency
-	$(PY) -m bench.sink_throughput
-	$(PY) -m bench.metrics_overhead
+	$(VENV)/bin/orbitstream bench producer-throughput
+	$(VENV)/bin/orbitstream bench stream-latency
+	$(VENV)/bin/orbitstream bench sink-throughput
+	$(VENV)/bin/orbitstream bench metrics-overhead
 
 faults: setup ## Fault verifier: its short runs as tests, then a 25k-event workload clean twice and under faults (FAULTS_ARGS=...)
 	$(PY) -m pytest -m faults
-	$(PY) -m bench.faults $(FAULTS_ARGS)
+	$(VENV)/bin/orbitstream bench faults $(FAULTS_ARGS)
 
 report: $(STAMP) ## Write every analysis with charts to one HTML file (REPORT_OUT=var/report.html, REPORT_ARGS=...)
 	$(VENV)/bin/orbitstream report --out $(REPORT_OUT) $(REPORT_ARGS)

@@ -13,18 +13,18 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from bench.results import record
 from bench.stream_latency import workload
-from infra.settings import StreamSettings
+from foundation.settings import StreamSettings
 from schemas.identity import deterministic_canonical_id
 from schemas.models import Event
 from streams.accounts.health import after_event
 from streams.activity.process import StepResult, apply_event
-from streams.activity.state import UserState
+from streams.state import UserState
 
 EMITTED = datetime(2030, 1, 1, tzinfo=UTC)
 
@@ -44,11 +44,11 @@ def fold(events: list[tuple[str, Event]], cfg: StreamSettings, with_health: bool
     return time.perf_counter() - started, emitted
 
 
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=20_000, help="Workload events folded per round.")
     parser.add_argument("--rounds", type=int, default=4, help="Measured rounds of each.")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     cfg = StreamSettings()
     events = [
         (deterministic_canonical_id(e.identity.provider.value, e.identity.external_id), e)

@@ -29,7 +29,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from contextlib import ExitStack
 from pathlib import Path
@@ -39,9 +39,9 @@ import httpx
 from rich.console import Console
 
 from bench.results import record
+from foundation.settings import Settings, to_environment
+from foundation.topic_admin import ensure_topics
 from infra.kafka.broker import KafkaBroker, free_port
-from infra.settings import Settings, to_environment
-from infra.topics import ensure_topics
 from producers.collector.auth import hash_key
 from producers.sdk import EventProducer
 from producers.workload import WorkloadConfig, generate
@@ -106,7 +106,7 @@ def start_collector(settings: Settings, workdir: Path) -> subprocess.Popen[bytes
     env = {**os.environ, **to_environment(settings)}
     log = (workdir / "collector.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "infra.cli", "collect", "--log-level", "warning"],
+        [sys.executable, "-m", "orbitstream", "collect", "--log-level", "warning"],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -157,7 +157,7 @@ def _figures(n: int, seconds: float, latencies: list[float]) -> dict[str, float]
     }
 
 
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -165,7 +165,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--bootstrap", default=None)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     console = Console()
     events: list[Event] = []
     for event in generate(WorkloadConfig(users=2000, days=90, seed=1)):

@@ -33,7 +33,7 @@ from bench.results import record
 from bench.verify.compare import Comparison, compare
 from bench.verify.plan import FaultKind, parse_selection, plan_faults
 from bench.verify.run import RunOptions, RunResult, run_pipeline
-from infra.settings import Settings, load_settings
+from foundation.settings import Settings, load_settings
 from producers.workload import WorkloadConfig, generate
 from schemas.models import Event
 

@@ -26,8 +26,8 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
 
-from infra.settings import Settings
-from infra.topics import ensure_topics
+from foundation.settings import Settings
+from foundation.topic_admin import ensure_topics
 from producers.sdk import message_key, producer_config
 from schemas.catalog import SchemaCatalog
 from schemas.models import Event

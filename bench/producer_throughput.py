@@ -20,6 +20,7 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -29,9 +30,9 @@ from rich.console import Console
 from rich.progress import Progress
 
 from bench.results import record
+from foundation.settings import Settings
+from foundation.topic_admin import ensure_topics
 from infra.kafka.broker import KafkaBroker
-from infra.settings import Settings
-from infra.topics import ensure_topics
 from producers.sdk import EventProducer, producer_config
 from producers.workload import WorkloadConfig, generate
 from schemas.catalog import SchemaCatalog
@@ -98,14 +99,14 @@ def fresh_settings(bootstrap: str) -> Settings:
     return settings
 
 
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--bootstrap", default=None)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     console = Console()
     events = []
     with Progress(console=console) as progress:

@@ -18,7 +18,7 @@ from rich.console import Console
 
 from bench.sink_workload import templates
 from bench.stream_latency import cpu_seconds, quantiles
-from infra.settings import Settings
+from foundation.settings import Settings
 from infra.stack import LocalStack, wait_for_group
 from producers.sdk import EventProducer
 from producers.workload import WorkloadConfig, generate, paced

@@ -37,6 +37,7 @@ import resource
 import tempfile
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,7 @@ from bench.results import RESULTS_DIR, record
 from bench.sink_freshness import freshness
 from bench.sink_workload import encoded, prefill
 from bench.stream_latency import cpu_seconds
-from infra.settings import Settings, load_settings
+from foundation.settings import Settings, load_settings
 from infra.stack import LocalStack
 from schemas.catalog import SchemaCatalog
 from sinks.columnar import ColumnDecoder
@@ -188,7 +189,7 @@ def throughput(rows: int, settings: Settings) -> dict[str, Any]:
     }
 
 
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -213,7 +214,7 @@ def main() -> None:
     only = parser.add_mutually_exclusive_group()
     only.add_argument("--only-throughput", action="store_true")
     only.add_argument("--only-freshness", action="store_true")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     sink = {} if args.batch_max_seconds is None else {"batch_max_seconds": args.batch_max_seconds}
     settings = load_settings(topics={"prefix": f"bench-{uuid.uuid4().hex[:6]}-"}, sink=sink)
     previous_path = RESULTS_DIR / f"{NAME}.json"

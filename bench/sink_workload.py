@@ -11,7 +11,7 @@ from typing import Any
 from confluent_kafka import Producer
 from fastavro import schemaless_writer
 
-from infra.settings import Settings
+from foundation.settings import Settings
 from producers.workload import WorkloadConfig, generate
 from schemas import models
 from schemas.catalog import SchemaCatalog

@@ -32,6 +32,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,7 @@ from rich.table import Table
 
 from bench.load import Prepared, Sender, end_offsets, prepare, raw_loop, written_between
 from bench.results import record
-from infra.settings import Settings
+from foundation.settings import Settings
 from infra.stack import LocalStack, wait_for_group
 from producers.workload import WorkloadConfig, generate
 from schemas.catalog import SchemaCatalog
@@ -236,7 +237,7 @@ def print_table(console: Console, title: str, results: list[dict[str, Any]]) -> 
     console.print(table)
 
 
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -253,7 +254,7 @@ def main() -> None:
     parser.add_argument("--linger-ms", type=int, default=None, help="Override the worker's producer linger.")
     parser.add_argument("--fetch-wait-ms", type=int, default=None, help="Override the worker's fetch wait.")
     parser.add_argument("--fetch-min-bytes", type=int, default=None, help="Override the worker's fetch size.")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     console = Console()
     worker_conf: dict[str, Any] = {"store": args.store}
     overrides = {

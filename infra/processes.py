@@ -6,12 +6,30 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
-from infra.exceptions import ServiceStartError
+from foundation.exceptions import ServiceStartError
+from foundation.waiting import poll_until
+
+
+def signal_group(pid: int, sig: signal.Signals) -> None:
+    """Signal a process group led by ``pid``; one already gone is no error."""
+    try:
+        os.killpg(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def stop_group(pid: int, exited: Callable[[], bool], timeout: float) -> bool:
+    """SIGTERM the group led by ``pid``, wait up to ``timeout`` s for ``exited()``, then SIGKILL
+    what is left. Returns whether it stopped on SIGTERM."""
+    signal_group(pid, signal.SIGTERM)
+    if poll_until(exited, timeout):
+        return True
+    signal_group(pid, signal.SIGKILL)
+    return False
 
 
 class ManagedProcess:
@@ -31,6 +49,13 @@ class ManagedProcess:
         cls, name: str, module: str, args: Sequence[str], log_path: Path, env: Mapping[str, str] | None = None
     ) -> ManagedProcess:
         return cls(name, [sys.executable, "-m", module, *args], log_path, env)
+
+    @classmethod
+    def orbitstream(
+        cls, name: str, args: Sequence[str], log_path: Path, env: Mapping[str, str] | None = None
+    ) -> ManagedProcess:
+        """An ``orbitstream`` subcommand, run by this interpreter (``python -m orbitstream``)."""
+        return cls.python_module(name, "orbitstream", args, log_path, env)
 
     @property
     def pid(self) -> int | None:
@@ -71,23 +96,15 @@ class ManagedProcess:
 
     def stop(self, timeout: float = 20) -> None:
         """SIGTERM the group, wait, then SIGKILL what is left."""
-        if self._proc is None or self._proc.poll() is not None:
+        proc = self._proc
+        if proc is None or proc.poll() is not None:
             return
-        self._signal(signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and self._proc.poll() is None:
-            time.sleep(0.1)
-        if self._proc.poll() is None:
-            self._signal(signal.SIGKILL)
-            self._proc.wait()
+        if not stop_group(proc.pid, lambda: proc.poll() is not None, timeout):
+            proc.wait()
 
     def _signal(self, sig: signal.Signals) -> None:
-        if self._proc is None:
-            return
-        try:
-            os.killpg(self._proc.pid, sig)
-        except ProcessLookupError:
-            pass
+        if self._proc is not None:
+            signal_group(self._proc.pid, sig)
 
     def __enter__(self) -> ManagedProcess:
         return self.start()

@@ -15,11 +15,12 @@ from types import TracebackType
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
 
-from infra.exceptions import ServiceStartError
+from foundation.exceptions import ServiceStartError
+from foundation.settings import KafkaSettings, Settings, to_environment
+from foundation.topic_admin import ensure_topics
+from foundation.waiting import poll_until
 from infra.kafka.broker import KafkaBroker, free_port
 from infra.processes import ManagedProcess
-from infra.settings import KafkaSettings, Settings, to_environment
-from infra.topics import ensure_topics
 from infra.warehouse.process import EmbeddedWarehouse
 from streams.topology import worker_topic_names
 
@@ -37,21 +38,22 @@ def with_services(settings: Settings, bootstrap: str, warehouse_port: int) -> Se
 def start_worker(
     settings: Settings, workdir: Path, name: str = "worker-1", web_port: int | None = None
 ) -> ManagedProcess:
-    """A stream worker process (``python -m streams worker``) with its own state dir.
+    """A stream worker process (``orbitstream worker``) with its own state dir.
 
     Each worker gets its own web port (``/health/``): Faust binds one even with the UI off.
     """
     port = web_port or free_port()
     worker = settings.worker.model_copy(update={"data_dir": workdir, "name": name, "web_port": port})
     env = to_environment(settings.model_copy(update={"worker": worker}))
-    return ManagedProcess.python_module(
-        name, "streams", ["worker", "--loglevel", "info"], workdir / f"{name}.log", env
+    return ManagedProcess.orbitstream(
+        name, ["worker", "--loglevel", "info"], workdir / f"{name}.log", env
     ).start()
 
 
 def start_sink(settings: Settings, workdir: Path, name: str = "sink") -> ManagedProcess:
-    return ManagedProcess.python_module(
-        name, "infra.cli", ["sink", "run"], workdir / f"{name}.log", to_environment(settings)
+    """A sink process (``orbitstream sink run``), started the same way as the workers."""
+    return ManagedProcess.orbitstream(
+        name, ["sink", "run"], workdir / f"{name}.log", to_environment(settings)
     ).start()
 
 
@@ -60,21 +62,23 @@ def wait_for_group(
 ) -> None:
     """Block until the consumer group is stable with ``members`` members (workers are consuming)."""
     admin = AdminClient(settings.kafka.confluent_config())
-    deadline = time.monotonic() + timeout
     last = "unknown"
-    while time.monotonic() < deadline:
+
+    def ready() -> bool:
+        nonlocal last
         for proc in procs:
             proc.ensure_alive()
         try:
             described = admin.describe_consumer_groups([group_id])[group_id].result(timeout=5)
-            last = f"{described.state} with {len(described.members)} members"
-            assigned = [m for m in described.members if m.assignment.topic_partitions]
-            if str(described.state).endswith("STABLE") and len(assigned) >= members:
-                return
         except Exception as exc:  # the group may not exist yet
             last = str(exc)
-        time.sleep(0.5)
-    raise ServiceStartError(f"consumer group {group_id} not ready after {timeout}s ({last})")
+            return False
+        last = f"{described.state} with {len(described.members)} members"
+        assigned = [m for m in described.members if m.assignment.topic_partitions]
+        return str(described.state).endswith("STABLE") and len(assigned) >= members
+
+    if not poll_until(ready, timeout, interval=0.5):
+        raise ServiceStartError(f"consumer group {group_id} not ready after {timeout}s ({last})")
 
 
 def wait_for_producer_ids(kafka: KafkaSettings, timeout: float = 60) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from infra.exceptions import OrbitstreamError
+from foundation.exceptions import OrbitstreamError
 
 
 class ProducerError(OrbitstreamError):

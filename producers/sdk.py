@@ -31,8 +31,8 @@ from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from fastavro import schemaless_writer
 from pydantic import ValidationError
 
-from infra.kafka_access import KafkaAuthenticationError, authentication_failed, is_authentication_error
-from infra.settings import KAFKA_CLIENT_LOGGER, Settings
+from foundation.kafka_access import KafkaAuthenticationError, authentication_failed, is_authentication_error
+from foundation.settings import KAFKA_CLIENT_LOGGER, Settings
 from producers.exceptions import DeliveryError, EventValidationError
 from schemas.catalog import SchemaCatalog
 from schemas.exceptions import SerializationError

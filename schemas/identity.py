@@ -21,6 +21,8 @@ import unicodedata
 import uuid
 from enum import StrEnum
 
+from foundation.exceptions import OrbitstreamError
+
 ORBITSTREAM_NAMESPACE = uuid.UUID("5b0f6c1e-9d3a-4f4b-8f57-2f1f0c7a9e10")
 
 
@@ -64,7 +66,7 @@ ILLEGAL_IDS = frozenset(
 _CASE_INSENSITIVE = {IdentityProvider.EMAIL, IdentityProvider.GITHUB, IdentityProvider.DISCOURSE}
 
 
-class IllegalIdentityError(ValueError):
+class IllegalIdentityError(OrbitstreamError, ValueError):
     """An identity that must never be linked or used as a person's key."""
 
 

@@ -28,7 +28,7 @@ import unicodedata
 import uuid
 from collections.abc import Callable, Iterable
 
-from infra.settings import PrivacySettings
+from foundation.settings import PrivacySettings
 from schemas.identity import ORBITSTREAM_NAMESPACE, IdentityProvider, deterministic_canonical_id, identity_key
 
 PREFIX = "pn1:"

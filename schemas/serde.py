@@ -24,7 +24,7 @@ from typing import Any
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
 from pydantic import ValidationError
 
-from infra.settings import KafkaSettings
+from foundation.settings import KafkaSettings
 from schemas.catalog import SchemaCatalog, full_name
 from schemas.exceptions import DeserializationError, SerializationError
 from schemas.models import AvroModel, model_for

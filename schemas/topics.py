@@ -2,18 +2,35 @@
 
 from __future__ import annotations
 
+from foundation.names import (
+    ACCOUNT_HEALTH,
+    CHURN_TRIGGERS,
+    COMMUNITY_EVENTS,
+    DEAD_LETTERS,
+    ENGAGEMENT_SCORES,
+    IDENTITY_LINKS,
+    IDENTITY_REFUSALS,
+    MENTOR_SUGGESTIONS,
+    PRODUCT_EVENTS,
+    RELATIONSHIP_EDGES,
+)
 from schemas.models import AvroModel
 
-PRODUCT_EVENTS = "product-events"
-COMMUNITY_EVENTS = "community-events"
-IDENTITY_LINKS = "identity-links"
-ENGAGEMENT_SCORES = "engagement-scores"
-CHURN_TRIGGERS = "churn-triggers"
-RELATIONSHIP_EDGES = "relationship-edges"
-MENTOR_SUGGESTIONS = "mentor-suggestions"
-IDENTITY_REFUSALS = "identity-refusals"
-ACCOUNT_HEALTH = "account-health"
-DEAD_LETTERS = "dead-letters"
+# The names live in foundation/names.py; imported here too, where records are mapped to them.
+__all__ = [
+    "PRODUCT_EVENTS",
+    "COMMUNITY_EVENTS",
+    "IDENTITY_LINKS",
+    "ENGAGEMENT_SCORES",
+    "CHURN_TRIGGERS",
+    "RELATIONSHIP_EDGES",
+    "MENTOR_SUGGESTIONS",
+    "IDENTITY_REFUSALS",
+    "ACCOUNT_HEALTH",
+    "DEAD_LETTERS",
+    "base_topic_for",
+]
+
 
 _OUTPUTS = {
     "EngagementScoreUpdate": ENGAGEMENT_SCORES,

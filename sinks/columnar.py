@@ -32,6 +32,7 @@ from fastavro import parse_schema, schemaless_reader
 from schemas import models
 from schemas.catalog import SchemaCatalog, SchemaVersion
 from schemas.serde import SINGLE_OBJECT_MAGIC
+from sinks.exceptions import SinkError
 from sinks.rows import _EVENT_TYPED, COLUMNS, Row
 
 Values = tuple[Any, ...]
@@ -78,7 +79,7 @@ def _strip_logical(schema: Any) -> Any:
     return schema
 
 
-class Unloadable(Exception):
+class Unloadable(SinkError):
     """The fast path does not take this record; the model path decides (load or dead letter)."""
 
 

@@ -3,7 +3,7 @@
 Files are named ``NNNN_description.sql`` and applied in that order. Applied versions and
 their SHA-256 are recorded in ``schema_migrations``; an applied file that was edited
 afterwards is refused (add a new migration instead). Statements use unqualified table
-names and run against the target database. ``python -m sinks.migrate`` applies them with
+names and run against the target database. ``orbitstream sink migrate`` applies them with
 the configured warehouse settings.
 """
 
@@ -109,9 +109,3 @@ def _apply(client: Any, migration: Migration) -> None:
         except Exception as exc:
             first_line = statement.splitlines()[0]
             raise MigrationError(f"{migration.path.name}, statement {number} ({first_line}): {exc}") from exc
-
-
-if __name__ == "__main__":
-    from sinks.cli import migrate_main
-
-    migrate_main()

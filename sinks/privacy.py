@@ -24,7 +24,7 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from infra.settings import PrivacySettings
+from foundation.settings import PrivacySettings
 from schemas.pseudonyms import Pseudonymiser
 from sinks.columnar import Values
 from sinks.rows import COLUMNS

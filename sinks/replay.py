@@ -19,10 +19,10 @@ from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Producer
 
-from infra.settings import KafkaSettings
+from foundation.names import DeadLetterHeader
+from foundation.settings import KafkaSettings
 from sinks.exceptions import ReplayError, SinkBackpressureError
 from sinks.privacy import DeadLetterSeal
-from sinks.routing import REPLAY_HEADER
 from sinks.rows import COLUMNS, Row
 from sinks.writer import ClickHouseWriter
 
@@ -137,7 +137,10 @@ def replay_dead_letters(
                 key=key,
                 value=value,
                 partition=int(letter["source_partition"]),
-                headers=[(REPLAY_HEADER, letter_id.encode()), ("replayed_at", str(replayed_ms).encode())],
+                headers=[
+                    (DeadLetterHeader.REPLAY_OF, letter_id.encode()),
+                    (DeadLetterHeader.REPLAYED_AT, str(replayed_ms).encode()),
+                ],
                 on_delivery=on_delivery(letter_id),
             )
         except (KafkaException, BufferError, ValueError, TypeError) as exc:

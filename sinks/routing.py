@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from foundation.names import DeadLetterHeader
 from schemas.serde import AvroSerde
 from sinks.columnar import ColumnDecoder, Unloadable, Values, row_values
 from sinks.privacy import RowPrivacy
@@ -30,7 +31,6 @@ from sinks.rows import Row, Source, dead_letter_row, header_map, row_for
 log = logging.getLogger(__name__)
 
 # Set by the replay command on every message it re-publishes (value: the dead letter id).
-REPLAY_HEADER = "orbitstream-replay-of"
 SINK_STAGE = "sink"
 
 
@@ -133,39 +133,43 @@ class Router:
                 key=record.key,
                 value=record.value,
                 failed_at=self._clock(),
-                replay_of=header_map(record.headers).get(REPLAY_HEADER, ""),
+                replay_of=header_map(record.headers).get(DeadLetterHeader.REPLAY_OF, ""),
                 source=record.source,
             )
 
     def _worker_dead_letter(self, record: KafkaRecord) -> Row:
         headers = header_map(record.headers)
         problems: list[str] = []
-        source_topic = headers.get("source_topic") or ""
-        partition = _int_header(headers, "source_partition", problems)
-        offset = _int_header(headers, "source_offset", problems)
-        failed_ms = _int_header(headers, "failed_at", [])
+        source_topic = headers.get(DeadLetterHeader.SOURCE_TOPIC) or ""
+        partition = _int_header(headers, DeadLetterHeader.SOURCE_PARTITION, problems)
+        offset = _int_header(headers, DeadLetterHeader.SOURCE_OFFSET, problems)
+        failed_ms = _int_header(headers, DeadLetterHeader.FAILED_AT, [])
         if not source_topic:
-            problems.append("header source_topic missing")
-        error = headers.get("error", "")
+            problems.append(f"header {DeadLetterHeader.SOURCE_TOPIC} missing")
+        error = headers.get(DeadLetterHeader.ERROR, "")
         if problems or partition is None or offset is None:
             # Without its origin the letter is keyed on where it sits in the dead-letter topic.
             source_topic, partition, offset = record.topic, record.partition, record.offset
             error = (
                 f"{'; '.join(problems)} (dead letter at {record.topic}[{record.partition}]@{record.offset})"
             )
-            error += f"; error: {headers.get('error', '')}" if headers.get("error") else ""
+            error += (
+                f"; error: {headers.get(DeadLetterHeader.ERROR, '')}"
+                if headers.get(DeadLetterHeader.ERROR)
+                else ""
+            )
         failed_at = datetime.fromtimestamp(failed_ms / 1000, tz=UTC) if failed_ms else self._clock()
         return dead_letter_row(
             source_topic=source_topic,
             source_partition=partition,
             source_offset=offset,
-            stage=headers.get("stage") or "unknown",
-            error_class=headers.get("error_class") or "unknown",
+            stage=headers.get(DeadLetterHeader.STAGE) or "unknown",
+            error_class=headers.get(DeadLetterHeader.ERROR_CLASS) or "unknown",
             error=error,
             key=record.key,
             value=record.value,
             failed_at=failed_at,
-            replay_of=headers.get(REPLAY_HEADER, ""),
+            replay_of=headers.get(DeadLetterHeader.REPLAY_OF, ""),
             source=record.source,
         )
 

@@ -16,8 +16,6 @@ resume as soon as inserts succeed again. See docs/sink.md.
 from __future__ import annotations
 
 import logging
-import os
-import signal
 import threading
 import time
 from collections import Counter
@@ -27,7 +25,8 @@ from dataclasses import dataclass, field
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
-from infra.settings import Settings
+from foundation.names import RESOLVED_EVENTS
+from foundation.settings import Settings
 from schemas.catalog import SchemaCatalog
 from schemas.serde import AvroSerde, serde_from_settings
 from schemas.topics import (
@@ -51,7 +50,6 @@ from sinks.writer import ClickHouseWriter
 log = logging.getLogger(__name__)
 
 # The resolved (canonical id filled in) event streams the workers write.
-RESOLVED_EVENTS = ("product-by-user", "community-by-user")
 SINK_TOPICS = (
     *RESOLVED_EVENTS,
     IDENTITY_LINKS,
@@ -88,8 +86,12 @@ class Sink:
         writer: ClickHouseWriter | None = None,
         serde: AvroSerde | None = None,
         metrics: SinkMetrics | None = None,
+        after_insert: Callable[[SinkStats, PartitionBatch], None] | None = None,
     ) -> None:
+        """``after_insert`` is called after each insert, before its offsets are committed
+        (on the insert thread): the seam the crash tests kill the process at."""
         self.settings = settings
+        self._after_insert = after_insert
         self.metrics = metrics or SinkMetrics()
         cfg = settings.sink
         self.topics = [settings.topics.name(t) for t in (topics or SINK_TOPICS)]
@@ -302,19 +304,8 @@ class Sink:
             self.stats.rows[table] += len(rows)
             self.metrics.rows.labels(table).inc(len(rows))
         self.stats.batches_inserted += len(unit)
-        batch = unit[-1]
-        crash_after = self.settings.sink.crash_after_batches
-        if crash_after and self.stats.batches_inserted >= crash_after:
-            # Failure tests: die like a crashed host, after the insert and before the commit.
-            log.error(
-                "crash_after_batches=%d: SIGKILL before committing %s[%d] up to %d",
-                crash_after,
-                batch.topic,
-                batch.partition,
-                batch.last_offset,
-            )
-            logging.shutdown()
-            os.kill(os.getpid(), signal.SIGKILL)
+        if self._after_insert is not None:
+            self._after_insert(self.stats, unit[-1])
 
     def _commit(self, batches: list[PartitionBatch]) -> None:
         offsets: dict[tuple[str, int], int] = {}

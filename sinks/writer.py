@@ -23,9 +23,8 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import clickhouse_connect
-
-from infra.settings import WarehouseSettings
+from foundation.settings import WarehouseSettings
+from foundation.warehouse_access import warehouse_client
 from sinks.columnar import Values, row_values, to_millis
 from sinks.exceptions import SinkBackpressureError
 from sinks.rows import COLUMNS, Row
@@ -33,25 +32,6 @@ from sinks.rows import COLUMNS, Row
 log = logging.getLogger(__name__)
 
 INSERT_SETTINGS = {"async_insert": 0, "insert_deduplicate": 1}
-
-
-def warehouse_client(warehouse: WarehouseSettings, database: str | None = None) -> Any:
-    """A clickhouse-connect client with timeouts fit for a long-running loader."""
-    return clickhouse_connect.get_client(
-        host=warehouse.host,
-        port=warehouse.port,
-        username=warehouse.username,
-        password=warehouse.password.get_secret_value(),
-        database=database or "default",
-        secure=warehouse.secure,
-        verify=warehouse.verify,
-        ca_cert=str(warehouse.ca_cert) if warehouse.ca_cert is not None else None,
-        compress=warehouse.compress,
-        # No HTTP session: the sink's queries are independent and may overlap.
-        autogenerate_session_id=False,
-        connect_timeout=5,
-        send_receive_timeout=60,
-    )
 
 
 def _now() -> datetime:

@@ -12,8 +12,8 @@ from typing import Any
 
 import faust
 
-from infra.kafka_access import faust_auth
-from infra.settings import Settings
+from foundation.kafka_access import faust_auth
+from foundation.settings import Settings
 from schemas.catalog import SchemaCatalog
 from schemas.pseudonyms import deterministic_ids
 from schemas.serde import serde_from_settings

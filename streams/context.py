@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from infra.settings import Settings
+from foundation.settings import Settings
 from schemas.pseudonyms import plain_deterministic_id
 from schemas.serde import AvroSerde
 from streams.health import Health

@@ -26,6 +26,7 @@ import faust
 from aiokafka.errors import KafkaError, MessageSizeTooLargeError, RecordTooLargeError
 from faust.exceptions import ProducerSendError
 
+from foundation.names import DeadLetterHeader
 from schemas.topics import DEAD_LETTERS
 from streams.channels import avro_topic
 from streams.context import StreamContext
@@ -72,13 +73,13 @@ def dead_letter_headers(
 ) -> list[tuple[str, bytes]]:
     """Headers that say why and where from; the value and key stay the original bytes."""
     return [
-        ("error", str(exc).encode()[:4096]),
-        ("error_class", type(exc).__name__.encode()),
-        ("source_topic", str(message.topic).encode()),
-        ("source_partition", str(message.partition).encode()),
-        ("source_offset", str(message.offset).encode()),
-        ("stage", stage.encode()),
-        ("failed_at", str(failed_at_ms).encode()),
+        (DeadLetterHeader.ERROR, str(exc).encode()[:4096]),
+        (DeadLetterHeader.ERROR_CLASS, type(exc).__name__.encode()),
+        (DeadLetterHeader.SOURCE_TOPIC, str(message.topic).encode()),
+        (DeadLetterHeader.SOURCE_PARTITION, str(message.partition).encode()),
+        (DeadLetterHeader.SOURCE_OFFSET, str(message.offset).encode()),
+        (DeadLetterHeader.STAGE, stage.encode()),
+        (DeadLetterHeader.FAILED_AT, str(failed_at_ms).encode()),
     ]
 
 
@@ -122,21 +123,26 @@ def build_dead_letter(
     value: bytes | None = message.value
     headers = dead_letter_headers(message, exc, stage, failed_at_ms)
     if key is None and value is None:
-        return DeadLetter(None, b"", [*headers, ("null_value", b"true")])
+        return DeadLetter(None, b"", [*headers, (DeadLetterHeader.NULL_VALUE, b"true")])
     if len(key or b"") + len(value or b"") <= max_bytes:
         return DeadLetter(key, value, headers)
     key_kept = None if key is None else key[: max_bytes // _KEY_SHARE]
     value_kept = None if value is None else value[: max_bytes - len(key_kept or b"")]
-    facts: list[tuple[str, bytes]] = [("truncated", b"true")]
+    facts: list[tuple[str, bytes]] = [(DeadLetterHeader.TRUNCATED, b"true")]
     for name, original in (("key", key), ("value", value)):
         if original is not None:
-            facts.append((f"original_{name}_size", str(len(original)).encode()))
-            facts.append((f"original_{name}_sha256", hashlib.sha256(original).hexdigest().encode()))
+            facts.append((DeadLetterHeader.original_size(name), str(len(original)).encode()))
+            facts.append(
+                (DeadLetterHeader.original_sha256(name), hashlib.sha256(original).hexdigest().encode())
+            )
     note = (
         f"{exc}; dead letter truncated to its first {len(value_kept or b'')} of "
         f"{len(value or b'')} value bytes (sha256 {hashlib.sha256(value or b'').hexdigest()})"
     )
-    headers = [("error", note.encode()[-4096:]) if h[0] == "error" else h for h in headers]
+    headers = [
+        (DeadLetterHeader.ERROR, note.encode()[-4096:]) if h[0] == DeadLetterHeader.ERROR else h
+        for h in headers
+    ]
     return DeadLetter(key_kept, value_kept, headers + facts)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.exceptions import OrbitstreamError
+from foundation.exceptions import OrbitstreamError
 
 
 class StreamError(OrbitstreamError):
@@ -17,6 +17,17 @@ class FutureEventError(StreamError):
 
 class RecordTooLargeToForward(StreamError):
     """An event too large for the worker to forward to the join (a data problem: dead-lettered)."""
+
+
+class UnknownSignalKindError(StreamError):
+    """A user signal of a kind this worker does not handle (a newer producer, or a bug)."""
+
+    def __init__(self, message: Any, kind: str, known: list[str]) -> None:
+        super().__init__(
+            f"{message.topic}[{message.partition}]@{message.offset}: "
+            f"unknown user signal kind {kind!r} (known: {', '.join(known)})"
+        )
+        self.kind = kind
 
 
 class UnexpectedRecordError(StreamError):

@@ -5,7 +5,12 @@ Times are epoch milliseconds, as in the Avro contract.
 
 from __future__ import annotations
 
+from enum import StrEnum
+from typing import Any
+
 import faust
+
+from streams.exceptions import UnknownSignalKindError
 
 
 class LinkRequest(faust.Record, serializer="json"):
@@ -51,11 +56,27 @@ class InteractionRequest(faust.Record, serializer="json"):
     sent_at_ms: int | None
 
 
+class SignalKind(StrEnum):
+    """What a :class:`UserSignal` asks of the user's partition."""
+
+    INTERACTION = "interaction"  # someone interacted with this user (reach)
+    MERGE_OUT = "merge-out"  # send this id's state to the person it was merged into
+    MERGE_IN = "merge-in"  # fold a merged id's state into this person's
+
+
+def signal_kind(signal: UserSignal, message: Any) -> SignalKind:
+    """The signal's kind; one this worker does not know is an error (dead-lettered), never skipped."""
+    try:
+        return SignalKind(signal.kind)
+    except ValueError:
+        raise UnknownSignalKindError(message, signal.kind, [k.value for k in SignalKind]) from None
+
+
 class UserSignal(faust.Record, serializer="json"):
     """Keyed by canonical id: someone interacted with this user (reach), or a merge of an
     identity's earlier activity into its person."""
 
-    kind: str  # "interaction" | "merge-out" | "merge-in"
+    kind: str  # a SignalKind value (JSON on the wire)
     canonical_id: str | None = None
     interaction_kind: str | None = None
     ref: str | None = None  # the post interacted with: a reply can close an open question

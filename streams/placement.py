@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from infra.exceptions import OrbitstreamError
-from infra.settings import Settings
+from foundation.exceptions import OrbitstreamError
+from foundation.settings import Settings
 
 log = logging.getLogger(__name__)
 

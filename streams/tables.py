@@ -21,7 +21,7 @@ from typing import Any
 import faust
 from faust.types import TP
 
-from streams.caching import BoundedCache
+from foundation.caching import BoundedCache
 from streams.fastout import FastProducer
 
 

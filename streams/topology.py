@@ -10,15 +10,14 @@ minutes by default), and until then nothing reads it. Faust creates the table ch
 
 from __future__ import annotations
 
-from infra.settings import Settings
+from foundation.names import COMMUNITY_BY_USER, PRODUCT_BY_USER
+from foundation.settings import Settings
 from schemas import topics
 from streams.activity.agents import USER_EVENT_BATCHES
 from streams.identity.agents import (
     ASSIGNMENTS,
-    COMMUNITY_BY_USER,
     INTERACTIONS_BY_IDENTITY,
     LINK_REQUESTS,
-    PRODUCT_BY_USER,
     USER_SIGNALS,
 )
 from streams.mentors.agents import HELP_REQUESTS, SOLUTIONS

@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import Future
 
-from infra.settings import Settings
+from foundation.settings import Settings
 from producers.sdk import DeliveryReport, EventProducer
 from schemas.models import Event
 

@@ -22,8 +22,8 @@ from bench.verify.feeder import Feeder
 from bench.verify.plan import FaultKind, FaultRecord, PlannedFault
 from bench.verify.services import Services
 from bench.verify.snapshot import Snapshot, read_snapshot, table_counts
+from foundation.settings import Settings
 from infra.processes import ManagedProcess
-from infra.settings import Settings
 from schemas.models import Event, IdentityLink
 
 Log = Callable[[str], None]

@@ -14,11 +14,11 @@ from types import TracebackType
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
+from foundation.settings import Settings
+from foundation.topic_admin import ensure_topics
 from infra.kafka.broker import KafkaBroker, free_port
 from infra.processes import ManagedProcess
-from infra.settings import Settings
 from infra.stack import start_sink, start_worker, with_services
-from infra.topics import ensure_topics
 from infra.warehouse.process import EmbeddedWarehouse
 from sinks.migrate import apply_migrations
 from sinks.runner import SINK_TOPICS

@@ -17,7 +17,8 @@ from types import TracebackType
 
 from confluent_kafka.admin import AdminClient
 
-from infra.exceptions import ServiceStartError
+from foundation.exceptions import ServiceStartError
+from foundation.waiting import poll_until
 from infra.kafka.config import (
     HERE,
     LOOPBACK,
@@ -43,7 +44,7 @@ _PORT_ATTEMPTS = 3
 WARM_UP_GROUP = "orbitstream-broker-warm-up"
 
 
-class _PortTaken(Exception):
+class _PortTaken(ServiceStartError):
     """The broker could not bind one of its listeners."""
 
 
@@ -231,7 +232,9 @@ class KafkaBroker:
         # log_level 0: connection-refused noise while the JVM starts is expected.
         admin = AdminClient({**self.client_config(), "log_level": 0})
         last_error = "no answer"
-        while time.monotonic() < deadline:
+
+        def ready() -> bool:
+            nonlocal last_error
             if not proc.alive():
                 self._reap()
                 server_log = _since(self.log_path, self._log_offsets[0])
@@ -245,12 +248,14 @@ class KafkaBroker:
                     f"--- {proc.log_path}:\n{_last(stdout, 15)}"
                 )
             try:
-                if admin.list_topics(timeout=1).brokers:
-                    self._warm_up(admin)
-                    return
+                return bool(admin.list_topics(timeout=1).brokers)
             except Exception as exc:  # not listening yet: keep asking
                 last_error = str(exc)
-            time.sleep(0.1)
+                return False
+
+        if poll_until(ready, deadline - time.monotonic()):
+            self._warm_up(admin)
+            return
         self.stop()
         raise ServiceStartError(
             f"Kafka broker on port {self._port} not ready in time ({last_error}); "

@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from infra.exceptions import ServiceStartError
+from foundation.exceptions import ServiceStartError
 
 HERE = Path(__file__).parent
 DEFAULT_LIBS = HERE / "libs"

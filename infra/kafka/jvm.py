@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from infra.exceptions import ServiceStartError
+from foundation.exceptions import ServiceStartError
 from infra.kafka.config import LOG4J
 
 DEFAULT_HEAP_MAX = "768m"

@@ -21,6 +21,8 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from foundation.exceptions import OrbitstreamError
+
 AUTHENTICATION_FAILED = 516
 REQUIRED_PASSWORD = 194
 REALM = 'Basic realm="ClickHouse server HTTP API"'
@@ -28,7 +30,7 @@ REALM = 'Basic realm="ClickHouse server HTTP API"'
 PASSWORD_ENV = "CLICKHOUSE_PASSWORD"  # noqa: S105 - a variable name, not a password
 
 
-class AuthError(Exception):
+class AuthError(OrbitstreamError):
     """A refused request; ``str()`` is clickhouse-server's text for it."""
 
     def __init__(self, code: int, message: str) -> None:

@@ -22,6 +22,8 @@ from pathlib import Path
 
 from chdb import session as chdb_session
 
+from foundation.exceptions import OrbitstreamError
+
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Session settings that make chdb answer as clickhouse-server (restored after a request's own).
 BASELINE = {"implicit_select": "0"}
@@ -44,7 +46,7 @@ def server_text(message: str) -> str:
 SELF_DESCRIBING = frozenset({"Native", "Arrow", "ArrowStream", "Parquet", "ORC", "Avro"})
 
 
-class EngineError(Exception):
+class EngineError(OrbitstreamError):
     """A query failed; ``str()`` is ClickHouse's own ``Code: N. DB::Exception: ...`` text."""
 
     def __init__(self, message: str) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import urllib.request
 from pathlib import Path
 from types import TracebackType
@@ -10,7 +9,8 @@ from typing import Any
 
 import clickhouse_connect
 
-from infra.exceptions import ServiceStartError
+from foundation.exceptions import ServiceStartError
+from foundation.waiting import poll_until
 from infra.kafka.broker import free_port
 from infra.processes import ManagedProcess
 from infra.warehouse.auth import PASSWORD_ENV
@@ -41,10 +41,10 @@ class EmbeddedWarehouse:
 
     def start(self, timeout: float = 60) -> EmbeddedWarehouse:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self._proc = ManagedProcess.python_module(
+        self._proc = ManagedProcess.orbitstream(
             "warehouse",
-            "infra.warehouse",
             [
+                "warehouse",
                 "serve",
                 "--data-dir",
                 str(self.data_dir / "data"),
@@ -58,17 +58,20 @@ class EmbeddedWarehouse:
             self.data_dir / "warehouse.log",
             {PASSWORD_ENV: self._password},
         ).start()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            self._proc.ensure_alive()
-            try:
-                with urllib.request.urlopen(f"{self.url}/ping", timeout=1) as response:  # noqa: S310 - loopback
-                    if response.read() == b"Ok.\n":
-                        return self
-            except OSError:
-                time.sleep(0.1)
+        if poll_until(self._answers, timeout):
+            return self
         self.stop()
         raise ServiceStartError(f"embedded warehouse not answering on {self.url}")
+
+    def _answers(self) -> bool:
+        """Whether the server answers ``/ping``; raises if its process has exited."""
+        assert self._proc is not None
+        self._proc.ensure_alive()
+        try:
+            with urllib.request.urlopen(f"{self.url}/ping", timeout=1) as response:  # noqa: S310 - loopback
+                return bool(response.read() == b"Ok.\n")
+        except OSError:
+            return False
 
     def client(self, database: str | None = None, **kwargs: Any) -> Any:
         """A clickhouse-connect client, exactly as against clickhouse-server."""

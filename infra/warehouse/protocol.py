@@ -19,6 +19,7 @@ from email.parser import BytesParser
 from email.policy import HTTP
 from urllib.parse import parse_qsl
 
+from foundation.exceptions import OrbitstreamError
 from infra.warehouse.engine import QueryRequest
 
 # Parameters that steer the HTTP exchange rather than the query.
@@ -53,7 +54,7 @@ _INSERT = re.compile(r"^\s*INSERT\s+INTO\s+(?P<target>.+?)\s+FORMAT\s+(?P<fmt>\w
 _FORMAT = re.compile(r"\bFORMAT\s+(\w+)\s*;?\s*$", re.I)
 
 
-class BadRequest(Exception):
+class BadRequest(OrbitstreamError):
     """A request that is not a ClickHouse HTTP request; ``str()`` is ClickHouse-style text."""
 
     def __init__(self, code: int, message: str) -> None:

@@ -25,7 +25,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from infra.settings import Settings
+from foundation.caching import BoundedCache
+from foundation.settings import Settings
 from producers.collector.auth import ApiKeys, presented_key, signature_valid
 from producers.collector.body import BodyError, parse_json, read_bounded
 from producers.collector.delivery import KafkaUnavailable, Unsendable
@@ -35,7 +36,6 @@ from producers.collector.github import map_github
 from producers.collector.metrics import CollectorMetrics
 from producers.sdk import Prepared
 from schemas.models import Event
-from streams.caching import BoundedCache
 
 log = logging.getLogger("orbitstream.collector")
 

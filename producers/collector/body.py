@@ -7,8 +7,10 @@ from typing import Any
 
 from starlette.requests import Request
 
+from producers.exceptions import ProducerError
 
-class BodyError(Exception):
+
+class BodyError(ProducerError):
     """A body the collector refuses; ``status`` is the HTTP answer."""
 
     def __init__(self, status: int, message: str) -> None:

@@ -7,8 +7,8 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from infra.settings import Settings
-from producers.exceptions import DeliveryError, EventValidationError
+from foundation.settings import Settings
+from producers.exceptions import DeliveryError, EventValidationError, ProducerError
 from producers.sdk import EventProducer, Prepared
 from schemas.exceptions import SerializationError
 from schemas.models import Event
@@ -16,7 +16,7 @@ from schemas.models import Event
 log = logging.getLogger("orbitstream.collector")
 
 
-class KafkaUnavailable(Exception):
+class KafkaUnavailable(ProducerError):
     """Kafka did not acknowledge within the collector's bound: answer 503, accept nothing."""
 
 

@@ -8,9 +8,9 @@ the two inputs were read in.
 
 from __future__ import annotations
 
-from infra.account_settings import AccountSettings
+from foundation.account_settings import AccountSettings
 from schemas.models import Event, Identity, IdentityProvider, PlanChange, PlanChanged
-from streams.activity.state import UserState
+from streams.state import UserState
 
 
 def team_of(identity: Identity, cfg: AccountSettings) -> str | None:

@@ -7,11 +7,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import NamedTuple
 
-from infra.settings import StreamSettings
+from foundation.settings import StreamSettings
 from schemas.models import AccountHealth, Event
 from streams.accounts.facts import note_account
-from streams.activity.process import StepResult
-from streams.activity.state import DAY_MS, UserState
+from streams.state import DAY_MS, StepResult, UserState
 from streams.timeconv import from_ms, to_ms
 
 

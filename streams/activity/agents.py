@@ -37,7 +37,6 @@ from streams.activity.merge import merge_states
 from streams.activity.ordering import EventTimeMerge, sources_of
 from streams.activity.process import StepResult, apply_interaction, check_absence, score_update
 from streams.activity.schedule import DueQueue, next_check_ms
-from streams.activity.state import Decayed, UserState
 from streams.batches import ResolvedEntry, decode_batch
 from streams.context import StreamContext
 from streams.errors import DeadLetters, Source, build_dead_letter, run_guarded
@@ -45,8 +44,9 @@ from streams.fastout import FastProducer
 from streams.identity.agents import JoinTopics
 from streams.mentors.agents import MentorTopics
 from streams.mentors.routing import mentor_records
-from streams.messages import HelpRequest, UserSignal
+from streams.messages import HelpRequest, SignalKind, UserSignal, signal_kind
 from streams.partitioning import partition_of
+from streams.state import Decayed, UserState
 from streams.tables import FastChangelogTable
 from streams.timeconv import from_ms, from_ms_or_none, to_ms
 from streams.transport import WorkerApp
@@ -252,7 +252,7 @@ def register(
         await join.user_signals.send(
             key=forward.into,
             value=UserSignal(
-                kind="merge-in",
+                kind=SignalKind.MERGE_IN,
                 canonical_id=forward.into,
                 state=forward.state.model_dump_json(),
                 merge_id=f"{EVENT_MERGE}{event.event_id}",
@@ -314,7 +314,7 @@ def register(
             return  # no activity before the link: nothing to move
         state = stored.model_copy(update={"merged_into": None})
         moved = UserSignal(
-            kind="merge-in",
+            kind=SignalKind.MERGE_IN,
             canonical_id=into,
             state=state.model_dump_json(),
             merge_id=signal.merge_id,
@@ -363,7 +363,8 @@ def register(
 
     async def handle_signal(event: Any) -> None:
         signal: UserSignal = event.value
-        if signal.kind == "interaction" and signal.canonical_id is not None:
+        kind = signal_kind(signal, event.message)  # unknown: raises, and run_guarded dead-letters it
+        if kind is SignalKind.INTERACTION and signal.canonical_id is not None:
             state = apply_interaction(
                 load(signal.canonical_id),
                 signal.canonical_id,
@@ -374,9 +375,9 @@ def register(
                 ref=signal.ref,
             )
             store(state, event.message.partition, max(signal.occurred_at_ms, state.last_event_ms))
-        elif signal.kind == "merge-out":
+        elif kind is SignalKind.MERGE_OUT:
             await handle_merge_out(signal, event.message.partition)
-        elif signal.kind == "merge-in":
+        elif kind is SignalKind.MERGE_IN:
             await handle_merge_in(signal, event.message.partition)
 
     # Both agents read, change and write ``users`` with awaits in between (the flush of

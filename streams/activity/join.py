@@ -14,13 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from infra.settings import StreamSettings
+from foundation.settings import StreamSettings
 from schemas.models import Event
 from schemas.serde import AvroSerde
 from streams.accounts.health import after_event
 from streams.activity.process import StepResult, apply_event
-from streams.activity.state import Progress, UserState
 from streams.batches import ResolvedEntry
+from streams.state import Progress, UserState
 
 Loader = Callable[[str], UserState | None]
 

@@ -9,8 +9,10 @@ persons the same way). Pure: the agents do the moving (activity/agents.py).
 
 from __future__ import annotations
 
-from infra.settings import StreamSettings
-from streams.activity.state import (
+from foundation.settings import StreamSettings
+from streams.scoring.engagement import decayed_to
+from streams.scoring.orbit import next_level
+from streams.state import (
     DAY_MS,
     HOUR_MS,
     MAX_OPEN_QUESTIONS,
@@ -20,8 +22,6 @@ from streams.activity.state import (
     UserState,
     prune_days,
 )
-from streams.scoring.engagement import decayed_to
-from streams.scoring.orbit import next_level
 
 MAX_MERGES_REMEMBERED = 16
 

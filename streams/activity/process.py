@@ -6,12 +6,10 @@ Pure and deterministic: event time comes from the events, the wall clock only as
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 
-from infra.settings import StreamSettings
+from foundation.settings import StreamSettings
 from schemas.models import (
-    AccountHealth,
     ApiCall,
     ChurnRiskTrigger,
     EngagementScoreUpdate,
@@ -22,28 +20,21 @@ from schemas.models import (
     PlanChanged,
     PostCreated,
 )
-from streams.activity.state import (
+from streams.scoring.engagement import add, decayed_to
+from streams.scoring.orbit import next_level
+from streams.state import (
     DAY_MS,
     HOUR_MS,
     MAX_OPEN_QUESTIONS,
     MAX_RECENT_WEIGHTS,
+    StepResult,
     UserState,
     bump_day,
 )
-from streams.scoring.engagement import add, decayed_to
-from streams.scoring.orbit import next_level
 from streams.timeconv import from_ms, to_ms
 from streams.triggers.rules import SCOPES, Risk, at_risk, rule_of
 
 COMMUNITY_NAMESPACE = "orbitstream.community"
-
-
-@dataclass(frozen=True)
-class StepResult:
-    state: UserState
-    score_update: EngagementScoreUpdate | None = None
-    triggers: list[ChurnRiskTrigger] = field(default_factory=list)
-    health: AccountHealth | None = None  # set by streams.accounts.health when it changed
 
 
 def _is_community(event: Event) -> bool:

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import heapq
 
-from infra.settings import StreamSettings
-from streams.activity.state import DAY_MS, HOUR_MS, UserState, active_days
+from foundation.settings import StreamSettings
+from streams.state import DAY_MS, HOUR_MS, UserState, active_days
 from streams.triggers.rules import rule_of
 
 

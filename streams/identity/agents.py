@@ -20,6 +20,7 @@ from typing import Any
 
 import faust
 
+from foundation.names import COMMUNITY_BY_USER, PRODUCT_BY_USER
 from schemas.models import (
     EdgeKind,
     Identity,
@@ -38,12 +39,10 @@ from streams.errors import DeadLetters, run_guarded
 from streams.exceptions import UnexpectedRecordError
 from streams.identity import resolution
 from streams.identity.keys import identity_of
-from streams.messages import Assignment, InteractionRequest, LinkRequest, UserSignal
+from streams.messages import Assignment, InteractionRequest, LinkRequest, SignalKind, UserSignal
 from streams.tables import ReadCachedTable
 from streams.timeconv import from_ms, from_ms_or_none, to_ms
 
-PRODUCT_BY_USER = "product-by-user"
-COMMUNITY_BY_USER = "community-by-user"
 USER_SIGNALS = "user-signals"
 LINK_REQUESTS = "identity-link-requests"
 ASSIGNMENTS = "identity-assignments"
@@ -144,7 +143,7 @@ def register(app: faust.App, ctx: StreamContext, dead_letters: DeadLetters) -> J
         if old == canonical_id:
             return
         signal = UserSignal(
-            kind="merge-out",
+            kind=SignalKind.MERGE_OUT,
             canonical_id=old,
             into=canonical_id,
             merge_id=f"{event_id}:{old}",
@@ -293,7 +292,7 @@ def register(app: faust.App, ctx: StreamContext, dead_letters: DeadLetters) -> J
         )
         await send_avro(edges_out, req.from_canonical_id, edge)
         signal = UserSignal(
-            kind="interaction",
+            kind=SignalKind.INTERACTION,
             canonical_id=target,
             interaction_kind=req.kind,
             ref=req.ref,

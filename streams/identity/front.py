@@ -39,9 +39,9 @@ from typing import Any
 import faust
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
+from foundation.caching import BoundedCache
 from schemas.identity import identity_key
 from streams.batches import ResolvedEntry, SourceClock, encode_batch
-from streams.caching import BoundedCache
 from streams.context import StreamContext
 from streams.errors import Action, Source, build_dead_letter, classify
 from streams.exceptions import RecordTooLargeToForward, UnexpectedRecordError

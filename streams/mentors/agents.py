@@ -21,6 +21,7 @@ from schemas.topics import MENTOR_SUGGESTIONS
 from streams.channels import avro_topic, record_topic
 from streams.context import StreamContext
 from streams.errors import DeadLetters, run_guarded
+from streams.exceptions import UnexpectedRecordError
 from streams.mentors.index import Candidate, empty_index, reason, record_error, record_solution, suggest
 from streams.messages import HelpRequest, Solution
 from streams.timeconv import from_ms, from_ms_or_none
@@ -62,7 +63,7 @@ def register(app: faust.App, ctx: StreamContext, dead_letters: DeadLetters) -> M
             )
             return
         if not isinstance(value, HelpRequest):
-            raise TypeError(f"{event.message.topic}: unexpected record {type(value).__name__}")
+            raise UnexpectedRecordError(event.message, type(value).__name__, "HelpRequest or Solution")
         at_ms = value.occurred_at_ms
         pattern, index = record_error(
             solvers.get(value.error_class) or empty_index(), value.canonical_id, at_ms, cfg

@@ -17,7 +17,7 @@ import bisect
 from dataclasses import dataclass
 from typing import Any
 
-from infra.settings import MentorSettings
+from foundation.settings import MentorSettings
 
 _DAY_MS = 86_400_000
 _HOUR_MS = 3_600_000

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from schemas.models import AnswerAccepted, ApiCall, Event
-from streams.activity.state import UserState
 from streams.messages import HelpRequest, Solution
+from streams.state import UserState
 from streams.timeconv import to_ms
 
 

@@ -7,7 +7,7 @@ moves backwards, so the score never "un-decays".
 
 from __future__ import annotations
 
-from streams.activity.state import Decayed
+from streams.state import Decayed
 
 # Values built here are a float and an int computed from valid ones: constructed without
 # pydantic's validation pass, which was a sixth of the per-event step's CPU.

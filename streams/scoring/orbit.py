@@ -8,8 +8,8 @@ hold period, so levels don't flap. Teammates and non-members have no level (0).
 
 from __future__ import annotations
 
-from infra.settings import OrbitSettings
-from streams.activity.state import DAY_MS, UserState, active_days
+from foundation.settings import OrbitSettings
+from streams.state import DAY_MS, UserState, active_days
 
 
 def computed_level(state: UserState, now_ms: int, cfg: OrbitSettings) -> int:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from infra.settings import TriggerSettings
+from foundation.settings import TriggerSettings
 from schemas.models import ChurnReason
-from streams.activity.state import DAY_MS, HOUR_MS, UserState, active_days, count_between
+from streams.state import DAY_MS, HOUR_MS, UserState, active_days, count_between
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,9 @@ def usage_drop(state: UserState, now_ms: int, cfg: TriggerSettings) -> tuple[Ris
         # property of the data, so a due-time judgement and the user's own return agree on it.
         before = [d for d, n in state.product_days.items() if n > 0 and d < recent_first]
         start_day = max(before) + 1 if before else recent_first
-        return Risk("USAGE_DROP", ChurnReason.USAGE_DROP, start_day * DAY_MS, evidence), False
+        return Risk(
+            episode_key(ChurnReason.USAGE_DROP), ChurnReason.USAGE_DROP, start_day * DAY_MS, evidence
+        ), False
     return None, recent >= cfg.usage_recover_ratio * baseline
 
 
@@ -54,14 +56,16 @@ def api_errors(state: UserState, cfg: TriggerSettings) -> Risk | None:
         "failed_calls_in_a_row": str(state.api_error_streak),
         "last_error_class": state.last_error_class or "",
     }
-    return Risk("API_ERRORS", ChurnReason.API_ERRORS, state.api_streak_started_ms, evidence)
+    return Risk(
+        episode_key(ChurnReason.API_ERRORS), ChurnReason.API_ERRORS, state.api_streak_started_ms, evidence
+    )
 
 
 def unanswered_questions(state: UserState, now_ms: int, cfg: TriggerSettings) -> list[Risk]:
     limit = cfg.question_unanswered_hours * HOUR_MS
     return [
         Risk(
-            f"QUESTION_UNANSWERED:{post}",
+            episode_key(ChurnReason.QUESTION_UNANSWERED, post),
             ChurnReason.QUESTION_UNANSWERED,
             asked,
             {"post_id": post, "hours_unanswered": f"{(now_ms - asked) / HOUR_MS:.1f}"},
@@ -82,7 +86,9 @@ def member_silent(state: UserState, now_ms: int, cfg: TriggerSettings) -> Risk |
     if active < cfg.silence_min_active_days:
         return None
     evidence = {"silent_days": f"{silent_for / DAY_MS:.1f}", "active_days_before": str(active)}
-    return Risk("MEMBER_SILENT", ChurnReason.MEMBER_SILENT, state.last_community_ms, evidence)
+    return Risk(
+        episode_key(ChurnReason.MEMBER_SILENT), ChurnReason.MEMBER_SILENT, state.last_community_ms, evidence
+    )
 
 
 def onboarding_stalled(state: UserState, now_ms: int, cfg: TriggerSettings) -> Risk | None:
@@ -95,7 +101,9 @@ def onboarding_stalled(state: UserState, now_ms: int, cfg: TriggerSettings) -> R
         "steps_done": str(state.onboarding_step),
         "steps_total": str(state.onboarding_total or "unknown"),
     }
-    return Risk("ONBOARDING_STALLED", ChurnReason.ONBOARDING_STALLED, state.signup_ms, evidence)
+    return Risk(
+        episode_key(ChurnReason.ONBOARDING_STALLED), ChurnReason.ONBOARDING_STALLED, state.signup_ms, evidence
+    )
 
 
 # Which risks each kind of input may judge. An event only judges what is built from its
@@ -103,17 +111,30 @@ def onboarding_stalled(state: UserState, now_ms: int, cfg: TriggerSettings) -> R
 # same partition, in order, so the state is complete up to that time. What mixes inputs
 # (signup vs onboarding steps) or users (answers) waits for the user's due time, judged
 # once every input has passed it (activity/agents.py).
-SCOPES = {
-    "product": frozenset({"API_ERRORS", "USAGE_DROP"}),
-    "community": frozenset({"MEMBER_SILENT"}),
+SCOPES: dict[str, frozenset[ChurnReason]] = {
+    "product": frozenset({ChurnReason.API_ERRORS, ChurnReason.USAGE_DROP}),
+    "community": frozenset({ChurnReason.MEMBER_SILENT}),
     "due": frozenset(
-        {"API_ERRORS", "USAGE_DROP", "MEMBER_SILENT", "ONBOARDING_STALLED", "QUESTION_UNANSWERED"}
+        {
+            ChurnReason.API_ERRORS,
+            ChurnReason.USAGE_DROP,
+            ChurnReason.MEMBER_SILENT,
+            ChurnReason.ONBOARDING_STALLED,
+            ChurnReason.QUESTION_UNANSWERED,
+        }
     ),
 }
 
 
-def rule_of(episode_key: str) -> str:
-    return episode_key.split(":", 1)[0]
+def episode_key(reason: ChurnReason, detail: str | None = None) -> str:
+    """The key of one risk episode in ``UserState.episodes``: the reason, and what it is about
+    when a user can have several at once (``QUESTION_UNANSWERED:<post id>``)."""
+    return reason.value if detail is None else f"{reason.value}:{detail}"
+
+
+def rule_of(key: str) -> ChurnReason:
+    """The reason (rule) an episode key belongs to."""
+    return ChurnReason(key.split(":", 1)[0])
 
 
 def at_risk(
@@ -123,18 +144,18 @@ def at_risk(
     rules = SCOPES[scope]
     risks: list[Risk] = []
     recovered: set[str] = set()
-    if "USAGE_DROP" in rules:
+    if ChurnReason.USAGE_DROP in rules:
         drop, drop_recovered = usage_drop(state, now_ms, cfg)
         if drop is not None:
             risks.append(drop)
         elif drop_recovered:
-            recovered.add("USAGE_DROP")
+            recovered.add(episode_key(ChurnReason.USAGE_DROP))
     candidates = [
-        api_errors(state, cfg) if "API_ERRORS" in rules else None,
-        member_silent(state, now_ms, cfg) if "MEMBER_SILENT" in rules else None,
-        onboarding_stalled(state, now_ms, cfg) if "ONBOARDING_STALLED" in rules else None,
+        api_errors(state, cfg) if ChurnReason.API_ERRORS in rules else None,
+        member_silent(state, now_ms, cfg) if ChurnReason.MEMBER_SILENT in rules else None,
+        onboarding_stalled(state, now_ms, cfg) if ChurnReason.ONBOARDING_STALLED in rules else None,
     ]
     risks.extend(r for r in candidates if r is not None)
-    if "QUESTION_UNANSWERED" in rules:
+    if ChurnReason.QUESTION_UNANSWERED in rules:
         risks.extend(unanswered_questions(state, now_ms, cfg))
     return risks, recovered

@@ -23,7 +23,7 @@ def test_demo_completes_with_no_kafka_client_noise_on_stderr(tmp_path: Path) -> 
     env = {k: v for k, v in os.environ.items() if not k.startswith("ORBITSTREAM_")}
     workdir = tmp_path / "demo"
     proc = subprocess.run(
-        [sys.executable, "-m", "infra.cli", "demo", "--users", "8", "--days", "4", "--rate", "400"]
+        [sys.executable, "-m", "orbitstream", "demo", "--users", "8", "--days", "4", "--rate", "400"]
         + ["--workdir", str(workdir)],
         env=env,
         capture_output=True,

@@ -6,6 +6,7 @@ import os
 import re
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -13,13 +14,11 @@ import pytest
 from confluent_kafka import Consumer, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 
-from infra.exceptions import ServiceStartError
+from foundation.exceptions import ServiceStartError
 from infra.kafka.broker import KafkaBroker
 from tests.fixtures.kafka import TopicFactory, delete_topics, delete_topics_with_prefix, wait_for_leaders
 
 pytestmark = pytest.mark.integration
-
-SCRIPT = Path(__file__).parents[2] / "infra" / "kafka" / "kafka.sh"
 
 
 def process_alive(pid: int) -> bool:
@@ -140,12 +139,15 @@ def test_a_broker_that_cannot_bind_its_port_fails_with_the_reason(tmp_path: Path
     assert broker.pid is not None and not process_alive(broker.pid)
 
 
-def test_script_starts_a_detached_broker_reports_it_and_stops_it(tmp_path: Path) -> None:
+def test_the_broker_command_starts_a_detached_broker_reports_it_and_stops_it(tmp_path: Path) -> None:
     workdir = str(tmp_path / "cli")
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [str(SCRIPT), *args, "--workdir", workdir], capture_output=True, text=True, timeout=120
+            [sys.executable, "-m", "orbitstream", "broker", *args, "--workdir", workdir],
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
 
     started = run("start")

@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from infra.kafka_access import KafkaAuthenticationError, check_access
-from infra.settings import Settings, to_environment
+from foundation.kafka_access import KafkaAuthenticationError, check_access
+from foundation.settings import Settings, to_environment
 from producers.exceptions import DeliveryError
 from producers.sdk import EventProducer
 from tests.fixtures import events as ev
@@ -96,10 +96,10 @@ def test_the_sdk_fails_queued_and_new_events_with_the_refusal_instead_of_waiting
 @pytest.mark.parametrize(
     "args",
     [
-        ["infra.cli", "produce", "--users", "2", "--days", "1"],
-        ["infra.cli", "sink", "run", "--no-migrate"],
-        ["infra.cli", "topics", "create"],
-        ["streams", "worker"],
+        ["orbitstream", "produce", "--users", "2", "--days", "1"],
+        ["orbitstream", "sink", "run", "--no-migrate"],
+        ["orbitstream", "topics", "create"],
+        ["orbitstream", "worker"],
     ],
     ids=["produce", "sink", "topics", "worker"],
 )
@@ -115,7 +115,7 @@ def test_a_wrong_warehouse_password_fails_the_sink_with_516_and_no_secret(settin
     wrong = settings.model_copy(
         update={"warehouse": settings.warehouse.model_copy(update={"password": SecretStr(WRONG)})}
     )
-    done = _run(["infra.cli", "sink", "run"], wrong)
+    done = _run(["orbitstream", "sink", "run"], wrong)
     assert done.returncode != 0
     assert "516" in done.stderr and "AUTHENTICATION_FAILED" in done.stderr
     _assert_no_secret(done.stdout, done.stderr)

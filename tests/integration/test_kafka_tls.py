@@ -8,9 +8,9 @@ import uuid
 
 import pytest
 
-from infra.kafka_access import KafkaAccessError, check_access
+from foundation.kafka_access import KafkaAccessError, check_access
+from foundation.topic_admin import ensure_topics
 from infra.stack import start_worker, wait_for_group
-from infra.topics import ensure_topics
 from sinks.migrate import apply_migrations
 from sinks.runner import Sink
 from streams.topology import worker_topic_names

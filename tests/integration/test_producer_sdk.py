@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from infra.settings import Settings
-from infra.topics import ensure_topics
+from foundation.settings import Settings
+from foundation.topic_admin import ensure_topics
 from producers.exceptions import DeliveryError
 from producers.sdk import DeliveryReport, EventProducer
 from schemas.topics import COMMUNITY_EVENTS, IDENTITY_LINKS, PRODUCT_EVENTS

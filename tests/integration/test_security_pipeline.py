@@ -20,10 +20,10 @@ from typing import Any
 
 import pytest
 
+from foundation.settings import Settings, to_environment
+from foundation.topic_admin import ensure_topics
 from infra.processes import ManagedProcess
-from infra.settings import Settings, to_environment
 from infra.stack import start_sink, start_worker, wait_for_group
-from infra.topics import ensure_topics
 from schemas.identity import deterministic_canonical_id
 from schemas.pseudonyms import Pseudonymiser
 from sinks.migrate import apply_migrations
@@ -152,7 +152,7 @@ def test_no_raw_email_or_login_is_in_any_column_of_any_table(secured_run) -> Non
 def test_the_pseudonym_command_finds_the_stored_value_for_an_email(secured_run) -> None:
     env = {**os.environ, **to_environment(secured_run.settings)}
     done = subprocess.run(
-        [sys.executable, "-m", "infra.cli", "identity", "pseudonym", "  ZOE@example.org"],
+        [sys.executable, "-m", "orbitstream", "identity", "pseudonym", "  ZOE@example.org"],
         env=env,
         capture_output=True,
         text=True,

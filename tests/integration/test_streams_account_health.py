@@ -3,7 +3,6 @@ health outputs on the topic and in ClickHouse (formula: docs/health.md)."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -14,6 +13,7 @@ from sinks.migrate import apply_migrations
 from sinks.runner import Sink
 from tests.fixtures import events as ev
 from tests.fixtures.streams import Pipeline, send_events
+from tests.integration.sinks.helpers import run_until
 
 pytestmark = pytest.mark.integration
 
@@ -114,9 +114,7 @@ def test_health_is_emitted_on_change_with_its_components_and_lands_in_the_wareho
 
     client = warehouse.client(database=ch_database)
     apply_migrations(client, ch_database)
-    sink = Sink(pipeline.settings)
-    deadline = time.monotonic() + 60
-    sink.run(until=lambda s: s.rows_written["account_health"] >= 8 or time.monotonic() > deadline)
+    run_until(Sink(pipeline.settings), lambda s: s.rows_written["account_health"] >= 8, 60)
     rows = client.query(
         "SELECT health_id, health, usage_component, community_component, risk_component, orbit_level, "
         "open_risks, plan, plan_usage_share, expansion_signal FROM account_health_final ORDER BY as_of"

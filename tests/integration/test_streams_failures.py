@@ -5,12 +5,12 @@ stops the worker before its partition's offset moves past the message."""
 from __future__ import annotations
 
 import hashlib
-import time
 
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource
 
+from foundation.waiting import poll_until
 from schemas.identity import deterministic_canonical_id, identity_key
 from schemas.topics import COMMUNITY_EVENTS, DEAD_LETTERS, ENGAGEMENT_SCORES
 from streams.errors import FATAL_EXIT_CODE
@@ -115,9 +115,7 @@ def test_a_worker_that_cannot_dead_letter_stops_before_its_offset_moves_past_the
     pipeline.settings = good.model_copy(update={"worker": worker})
     (first,) = pipeline.start_workers(1)
     raw = _send_big_then_small(pipeline)
-    deadline = time.monotonic() + 60
-    while first.alive() and time.monotonic() < deadline:
-        time.sleep(0.2)
+    poll_until(lambda: not first.alive(), 60, 0.2)
     assert first.returncode == FATAL_EXIT_CODE, first.log_tail()
     # Neither the big event nor the one after it counts as consumed, and nothing came out.
     assert _committed(pipeline, pipeline.topic(COMMUNITY_EVENTS)) in (0, -1001)  # -1001: none committed

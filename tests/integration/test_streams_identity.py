@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from confluent_kafka import Producer
 
+from foundation.names import COMMUNITY_BY_USER, PRODUCT_BY_USER
 from schemas.identity import deterministic_canonical_id
 from schemas.topics import DEAD_LETTERS, ENGAGEMENT_SCORES, IDENTITY_LINKS, IDENTITY_REFUSALS, PRODUCT_EVENTS
-from streams.identity.agents import COMMUNITY_BY_USER, PRODUCT_BY_USER
 from tests.fixtures import events as ev
 from tests.fixtures.streams import read_topic, send_events
 

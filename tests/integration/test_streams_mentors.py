@@ -4,7 +4,6 @@ mentors in order of preference and the reasons for each."""
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 import pytest
@@ -15,6 +14,7 @@ from sinks.migrate import apply_migrations
 from sinks.runner import Sink
 from tests.fixtures import events as ev
 from tests.fixtures.streams import read_topic, send_events
+from tests.integration.sinks.helpers import run_until
 
 pytestmark = pytest.mark.integration
 
@@ -118,9 +118,7 @@ def test_a_failure_pattern_gets_inner_orbit_mentors_first_never_teammates_with_r
 
     client = warehouse.client(database=ch_database)
     apply_migrations(client, ch_database)
-    sink = Sink(pipeline.settings)
-    deadline = time.monotonic() + 60
-    sink.run(until=lambda k: k.rows_written["mentor_suggestions"] >= 1 or time.monotonic() > deadline)
+    run_until(Sink(pipeline.settings), lambda s: s.rows_written["mentor_suggestions"] >= 1, 60)
     rows = client.query(
         "SELECT suggestion_id, canonical_id, error_class, mentors, mentor_solved_counts, "
         "mentor_orbit_levels, mentor_is_inner, mentor_reasons, error_count, first_error_at, suggested_at "

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from confluent_kafka.admin import AdminClient
 
+from foundation.settings import WorkerSettings, to_environment
 from infra.processes import ManagedProcess
-from infra.settings import WorkerSettings, to_environment
 from infra.stack import wait_for_group
 from schemas.topics import IDENTITY_LINKS
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from schemas.identity import deterministic_canonical_id
@@ -11,6 +9,7 @@ from sinks.migrate import apply_migrations
 from sinks.runner import Sink
 from tests.fixtures import events as ev
 from tests.fixtures.streams import read_topic, send_events
+from tests.integration.sinks.helpers import run_until
 
 pytestmark = pytest.mark.integration
 
@@ -40,13 +39,7 @@ def test_product_and_community_events_of_one_person_land_as_rows_under_one_canon
 
     client = warehouse.client(database=ch_database)
     apply_migrations(client, ch_database)
-    sink = Sink(pipeline.settings)
-    deadline = time.monotonic() + 60
-
-    def loaded(s: Sink) -> bool:
-        return s.rows_written["engagement_scores"] >= 2 or time.monotonic() > deadline
-
-    sink.run(until=loaded)
+    run_until(Sink(pipeline.settings), lambda s: s.rows_written["engagement_scores"] >= 2, 60)
     ada = deterministic_canonical_id("product", "ada-7")
     rows = client.query(
         "SELECT event_id, event_type, area, canonical_id, provider, external_id, feature, is_key_feature, "

@@ -9,9 +9,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
 
+from foundation.settings import Settings
+from foundation.topic_admin import ensure_topics
 from infra.kafka.broker import free_port
-from infra.settings import Settings
-from infra.topics import ensure_topics
 from producers.collector.app import create_app
 from producers.collector.auth import hash_key
 from schemas.catalog import SchemaCatalog

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from confluent_kafka import Producer
 
-from infra.settings import Settings, load_settings
-from infra.topics import ensure_topics
+from foundation.settings import Settings, load_settings
+from foundation.topic_admin import ensure_topics
 from schemas.catalog import SchemaCatalog
 from schemas.models import AvroModel
 from schemas.serde import AvroSerde

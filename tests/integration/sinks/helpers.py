@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from confluent_kafka import Consumer, TopicPartition
 
-from infra.settings import Settings
+from foundation.settings import Settings
 from sinks.runner import Sink, SinkStats
 
 

@@ -12,17 +12,18 @@ import pytest
 from click.testing import CliRunner
 from pydantic import SecretStr
 
-from infra.settings import PrivacySettings, Settings
-from infra.topics import ensure_topics
+from foundation.names import DeadLetterHeader
+from foundation.settings import PrivacySettings, Settings
+from foundation.topic_admin import ensure_topics
+from foundation.warehouse_access import warehouse_client
+from orbitstream.commands.sink import sink as sink_cli
 from schemas import topics
 from schemas.catalog import SCHEMA_ROOT, SchemaCatalog
 from schemas.serde import AvroSerde
-from sinks.cli import sink as sink_cli
 from sinks.exceptions import ReplayError
 from sinks.replay import ReplaySelection, replay_dead_letters, select_dead_letters
-from sinks.routing import REPLAY_HEADER
 from sinks.runner import Sink
-from sinks.writer import ClickHouseWriter, warehouse_client
+from sinks.writer import ClickHouseWriter
 from tests.fixtures.streams import read_topic
 from tests.integration.sinks.conftest import SERDE, counts, produce, produce_records
 from tests.integration.sinks.helpers import consumed, run_until
@@ -145,7 +146,7 @@ def test_a_worker_dead_letter_is_replayed_to_its_source_topic_with_its_bytes_and
     assert result.replayed == [letter_id]
     (replayed,) = read_topic(s, None, source, expect=1, timeout=20)
     assert (replayed.partition, replayed.key, replayed.raw) == (1, b"product:ada-7", value)
-    assert replayed.headers[REPLAY_HEADER] == letter_id.encode()
+    assert replayed.headers[DeadLetterHeader.REPLAY_OF] == letter_id.encode()
     assert letters(sink_client)[0][4] == 1  # replayed_at is set
 
 

@@ -1,21 +1,21 @@
 """Kill the sink between a ClickHouse insert and its offset commit, restart it: nothing is
 lost and nothing is duplicated, and each test shows which mechanism removed the duplicate.
 
-The sink runs in a subprocess with ``crash_after_batches``: after its Nth batch insert it
-SIGKILLs itself before committing. Merges are stopped on the tables, so the rows stored
+The sink runs in a subprocess (crashing_sink.py): after its Nth batch insert it SIGKILLs
+itself before committing. Merges are stopped on the tables, so the rows stored
 (count without FINAL) show exactly what every insert did.
 """
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from foundation.settings import Settings, to_environment
+from foundation.waiting import poll_until
 from infra.processes import ManagedProcess
-from infra.settings import Settings, to_environment
 from schemas import topics
 from sinks.runner import Sink
 from tests.integration.sinks.conftest import PARTITIONS, counts, produce_records
@@ -49,16 +49,11 @@ def crash_once(settings: Settings, client: Any, log_dir: Path) -> tuple[int, int
     """Run the sink in a subprocess until it kills itself; return (rows stored, messages committed)."""
     for table in ("events", "engagement_scores"):
         client.command(f"SYSTEM STOP MERGES {table}")
-    crashing = settings.model_copy(
-        update={"sink": settings.sink.model_copy(update={"crash_after_batches": 3})}
-    )
     proc = ManagedProcess.python_module(
-        "sink", "sinks", ["run", "--no-migrate"], log_dir / "sink.log", to_environment(crashing)
+        "sink", "tests.integration.sinks.crashing_sink", ["3"], log_dir / "sink.log", to_environment(settings)
     ).start()
-    deadline = time.monotonic() + 90
     try:
-        while proc.alive() and time.monotonic() < deadline:
-            time.sleep(0.2)
+        poll_until(lambda: not proc.alive(), 90, 0.2)
     finally:
         proc.stop()
     assert proc.returncode == -9, proc.log_tail()

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from infra.settings import Settings
+from foundation.settings import Settings
 from schemas import models, topics
 from sinks.runner import Sink
 from tests.integration.sinks.conftest import PARTITIONS, counts, produce, produce_records

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.topics import ensure_topics
+from foundation.topic_admin import ensure_topics
 from infra.warehouse.process import EmbeddedWarehouse
 from schemas import models
 from sinks.migrate import apply_migrations

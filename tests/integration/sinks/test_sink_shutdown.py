@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from foundation.settings import Settings, to_environment
+from foundation.waiting import poll_until
 from infra.processes import ManagedProcess
-from infra.settings import Settings, to_environment
 from tests.integration.sinks.conftest import PARTITIONS, counts, produce_records
 from tests.integration.sinks.helpers import committed_and_end
 from tests.unit.sinks import samples
@@ -32,15 +32,17 @@ def test_sigterm_flushes_and_commits_the_open_batches(
     produce_records(
         holding, "product-by-user", [base.model_copy(update={"event_id": f"t-{i}"}) for i in range(N)]
     )
-    proc = ManagedProcess.python_module(
-        "sink", "sinks", ["run", "--no-migrate"], tmp_path / "sink.log", to_environment(holding)
+    proc = ManagedProcess.orbitstream(
+        "sink", ["sink", "run", "--no-migrate"], tmp_path / "sink.log", to_environment(holding)
     ).start()
     try:
         # The progress line (every 10 s) shows the messages consumed and held.
-        deadline = time.monotonic() + 60
-        while f"consumed {N}, rows {{}}" not in proc.log_tail() and time.monotonic() < deadline:
+
+        def held() -> bool:
             proc.ensure_alive()
-            time.sleep(0.2)
+            return f"consumed {N}, rows {{}}" in proc.log_tail()
+
+        poll_until(held, 60, 0.2)
         progress = next(line for line in proc.log_tail().splitlines() if f"consumed {N}, rows {{}}" in line)
         assert progress.endswith(f"buffered {N}, insert failures 0, lag {N}")  # held, none committed
         assert counts(sink_client, "events") == (0, 0)

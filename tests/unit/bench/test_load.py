@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bench.load import encode, prepare, written_between
-from infra.settings import Settings
+from foundation.settings import Settings
 from producers.population import WorkloadConfig
 from producers.sdk import message_key
 from producers.workload import generate

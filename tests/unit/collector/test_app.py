@@ -17,7 +17,7 @@ from pydantic import SecretStr
 from starlette.requests import Request
 from starlette.testclient import TestClient
 
-from infra.settings import Settings
+from foundation.settings import Settings
 from producers.collector.app import create_app
 from producers.collector.auth import hash_key, signature_valid
 from producers.collector.body import BodyError, read_bounded

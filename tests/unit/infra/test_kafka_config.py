@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from infra.exceptions import ServiceStartError
+from foundation.exceptions import ServiceStartError
 from infra.kafka import config
-from infra.kafka.__main__ import running_pid
 from infra.kafka.config import (
     TEMPLATE,
     formatted_cluster_id,
@@ -20,6 +19,7 @@ from infra.kafka.config import (
     render_properties,
     resolve_libs,
 )
+from infra.kafka.control import running_pid
 from infra.kafka.jvm import ClassArchive, classpath, java_command, jvm_options
 
 

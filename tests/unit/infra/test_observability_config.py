@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.settings import ENV_PREFIX, Settings, load_settings
+from foundation.settings import ENV_PREFIX, Settings, load_settings
 from sinks.metrics import SinkMetrics
 from streams.health import Health
 from streams.metrics import worker_registry

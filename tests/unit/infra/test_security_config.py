@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from foundation.kafka_access import faust_auth
+from foundation.settings import KafkaSettings, PrivacySettings, Settings, validation_summary
 from infra.kafka.config import (
     TEMPLATE,
     parse_properties,
@@ -16,8 +18,6 @@ from infra.kafka.config import (
     scram_format_arguments,
     scram_properties,
 )
-from infra.kafka_access import faust_auth
-from infra.settings import KafkaSettings, PrivacySettings, Settings, validation_summary
 from infra.warehouse.auth import AUTHENTICATION_FAILED, REQUIRED_PASSWORD, AuthError, UserCheck, credentials
 
 SECRET = "pa55-Secret-xyz"
@@ -114,8 +114,8 @@ def test_a_refusal_never_holds_the_password_given() -> None:
 def test_warehouse_credentials_and_tls_reach_clickhouse_connect(monkeypatch: pytest.MonkeyPatch) -> None:
     import clickhouse_connect
 
-    from infra.settings import WarehouseSettings
-    from sinks.writer import warehouse_client
+    from foundation.settings import WarehouseSettings
+    from foundation.warehouse_access import warehouse_client
 
     seen: dict[str, object] = {}
     monkeypatch.setattr(clickhouse_connect, "get_client", lambda **kwargs: seen.update(kwargs))

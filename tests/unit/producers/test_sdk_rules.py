@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from infra.settings import Settings
+from foundation.settings import Settings
 from producers.exceptions import EventValidationError
 from producers.sdk import EventProducer, message_key, producer_config
 from schemas import models

@@ -15,9 +15,9 @@ from click.testing import CliRunner
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
 from rich.console import Console
 
+from orbitstream.commands.schemas import print_problems
+from orbitstream.commands.schemas import schemas as schemas_cli
 from schemas.catalog import SCHEMA_ROOT
-from schemas.cli import print_problems
-from schemas.cli import schemas as schemas_cli
 from schemas.compat import check_pair, check_tree, release
 
 FEATURE_USED = json.loads((SCHEMA_ROOT / "avro" / "product" / "feature_used.avsc").read_text())
@@ -148,7 +148,7 @@ def test_check_outside_a_terminal_prints_every_name_in_full(tmp_path: Path) -> N
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "FORCE_COLOR", "TTY_COMPATIBLE")}
     root = _tree_with_a_new_required_field(tmp_path)
     proc = subprocess.run(
-        [sys.executable, "-m", "infra.cli", "schemas", "check", "--root", str(root)],
+        [sys.executable, "-m", "orbitstream", "schemas", "check", "--root", str(root)],
         capture_output=True,
         text=True,
         env=env,

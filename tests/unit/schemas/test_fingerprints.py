@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from infra.settings import KafkaSettings
+from foundation.settings import KafkaSettings
 from schemas import models
 from schemas.catalog import SchemaCatalog, crc64_fingerprint
 from schemas.exceptions import DeserializationError

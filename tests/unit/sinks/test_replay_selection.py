@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 from click.testing import CliRunner
 
-from infra.settings import load_settings
-from sinks.cli import sink
+from foundation.settings import load_settings
+from orbitstream.commands.sink import sink
 from sinks.exceptions import ReplayError
 from sinks.replay import ReplaySelection
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from foundation.names import DeadLetterHeader
 from schemas.catalog import SchemaCatalog
 from schemas.serde import AvroSerde
-from sinks.routing import REPLAY_HEADER, KafkaRecord, Router
+from sinks.routing import KafkaRecord, Router
 from tests.unit.sinks import samples
 
 NOW = datetime(2026, 3, 3, 12, 0, tzinfo=UTC)
@@ -26,7 +27,9 @@ def test_a_decodable_record_is_routed_by_its_type() -> None:
 
 
 def test_undecodable_bytes_become_a_sink_dead_letter_with_the_original_bytes() -> None:
-    record = KafkaRecord("p-product-by-user", 2, 17, b"key", b"\x00garbage", [(REPLAY_HEADER, b"p-x:0:1")])
+    record = KafkaRecord(
+        "p-product-by-user", 2, 17, b"key", b"\x00garbage", [(DeadLetterHeader.REPLAY_OF, b"p-x:0:1")]
+    )
     table, row = router().route(record)
     assert table == "dead_letters"
     assert row["dead_letter_id"] == "p-product-by-user:2:17:sink"
@@ -105,3 +108,24 @@ def test_one_message_dead_lettered_by_a_worker_and_by_the_sink_is_two_dead_lette
         "user-activity",
     )
     assert (by_sink["dead_letter_id"], by_sink["stage"]) == ("p-product-by-user:2:17:sink", "sink")
+
+
+def test_a_dead_letter_built_by_the_workers_is_read_back_by_the_sink() -> None:
+    # Both sides take the header names from foundation/names.py; this pins that they agree.
+    from types import SimpleNamespace
+
+    from streams.errors import build_dead_letter
+
+    source = SimpleNamespace(topic="p-community-events", partition=1, offset=33, key=b"k", value=b"\x00bad")
+    error = ValueError("field payload.post_id: empty")
+    letter = build_dead_letter(source, error, "resolve-community", 1772442000123, 10_000)
+    table, row = router().route(KafkaRecord("p-dead-letters", 0, 5, letter.key, letter.value, letter.headers))
+    assert table == "dead_letters"
+    assert (row["dead_letter_id"], row["stage"], row["error_class"], row["error"]) == (
+        "p-community-events:1:33:resolve-community",
+        "resolve-community",
+        "ValueError",
+        "field payload.post_id: empty",
+    )
+    assert row["failed_at"] == datetime(2026, 3, 2, 9, 0, 0, 123000, tzinfo=UTC)
+    assert (row["key"], row["value"]) == (b"k", b"\x00bad")

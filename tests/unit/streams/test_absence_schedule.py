@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from infra.settings import StreamSettings
+from foundation.settings import StreamSettings
 from streams.activity.process import check_absence
 from streams.activity.schedule import DueQueue, next_check_ms
-from streams.activity.state import DAY_MS, HOUR_MS, UserState
+from streams.state import DAY_MS, HOUR_MS, UserState
 from streams.timeconv import from_ms
 
 CFG = StreamSettings()

@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
-from infra.account_settings import AccountSettings, HealthSettings
-from infra.settings import StreamSettings
+from foundation.account_settings import AccountSettings, HealthSettings
+from foundation.settings import StreamSettings
 from streams.accounts.facts import note_account, team_of
 from streams.accounts.health import Health, after_event, after_tick, health_of
 from streams.activity.process import StepResult, apply_event
-from streams.activity.state import DAY_MS, HOUR_MS, UserState
+from streams.state import DAY_MS, HOUR_MS, UserState
 from streams.timeconv import to_ms
 from tests.fixtures import events as ev
 

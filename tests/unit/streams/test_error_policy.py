@@ -10,7 +10,7 @@ from typing import Any
 from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError, MessageSizeTooLargeError
 from faust.exceptions import ProducerSendError
 
-from infra.settings import Settings
+from foundation.settings import Settings
 from schemas.catalog import SchemaCatalog
 from schemas.exceptions import DeserializationError
 from schemas.serde import AvroSerde

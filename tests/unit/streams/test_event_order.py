@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from infra.settings import StreamSettings
+from foundation.settings import StreamSettings
 from streams.activity.ordering import EventTimeMerge, sources_of
 from streams.batches import SourceClock
 from streams.exceptions import FutureEventError

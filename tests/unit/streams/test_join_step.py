@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from infra.settings import StreamSettings
+from foundation.settings import StreamSettings
 from schemas.catalog import SchemaCatalog
 from schemas.serde import AvroSerde
 from streams.activity.join import JoinStep
 from streams.activity.ordering import EventTimeMerge
 from streams.activity.process import apply_event
-from streams.activity.state import UserState
 from streams.batches import ResolvedBatch, ResolvedEntry, SourceClock, decode_batch, encode_batch
+from streams.state import UserState
 from tests.fixtures import events as ev
 
 CFG = StreamSettings()

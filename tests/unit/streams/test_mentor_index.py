@@ -1,6 +1,6 @@
 """Mentor matching over an error class's solvers."""
 
-from infra.settings import MentorSettings
+from foundation.settings import MentorSettings
 from streams.mentors.index import (
     Candidate,
     Pattern,

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from infra.settings import StreamSettings
+from foundation.settings import StreamSettings
 from streams.activity.merge import merge_states
-from streams.activity.state import DAY_MS, HOUR_MS, Decayed, UserState
 from streams.scoring.engagement import decayed_to
+from streams.state import DAY_MS, HOUR_MS, Decayed, UserState
 
 CFG = StreamSettings()  # half-life 168 h
 WEEK = 168 * HOUR_MS

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.settings import Settings
+from foundation.settings import Settings
 from streams.placement import (
     BASE_METRICS_PORT,
     BASE_WEB_PORT,

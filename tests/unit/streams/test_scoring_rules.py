@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from infra.settings import OrbitSettings, StreamSettings, TriggerSettings
+from foundation.settings import OrbitSettings, StreamSettings, TriggerSettings
 from sinks.rows import Source, row_for
 from streams.activity.process import StepResult, apply_event, apply_interaction, check_absence
-from streams.activity.state import DAY_MS, HOUR_MS, Decayed, UserState
 from streams.scoring.engagement import add, decayed_to
 from streams.scoring.orbit import computed_level, next_level
+from streams.state import DAY_MS, HOUR_MS, Decayed, UserState
 from streams.timeconv import to_ms
 from streams.triggers.rules import api_errors, member_silent, onboarding_stalled, usage_drop
 from tests.fixtures import events as ev

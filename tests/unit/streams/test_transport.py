@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from infra.settings import load_settings
+from foundation.settings import load_settings
 from streams.app import create_app
 
 

@@ -1,0 +1,1 @@
+"""One click group per area, mounted on `orbitstream` by orbitstream/cli.py."""

@@ -1,5 +1,0 @@
-"""``python -m schemas check|release``."""
-
-from schemas.cli import schemas
-
-schemas()
