@@ -64,7 +64,9 @@ def test_a_signed_github_issue_lands_as_rows_under_the_linked_product_user_once(
     deadline = time.monotonic() + 90
 
     def loaded(s: Sink) -> bool:
-        return s.rows_written["engagement_scores"] >= 4 or time.monotonic() > deadline
+        # Two events, each delivered twice to Kafka; scored once each.
+        done = s.rows_written["events"] >= 4 and s.rows_written["engagement_scores"] >= 2
+        return done or time.monotonic() > deadline
 
     sink.run(until=loaded)
     person = deterministic_canonical_id("product", "octo-7")
@@ -100,6 +102,13 @@ def test_a_signed_github_issue_lands_as_rows_under_the_linked_product_user_once(
             "hubot",
         ),
     ]
+    # The redelivered copies count once: one score update per event, the second counting two.
+    scores = client_ch.query(
+        "SELECT source_event_id, event_count FROM engagement_scores FINAL "
+        "WHERE canonical_id = {person:String} ORDER BY event_count",
+        parameters={"person": person},
+    ).result_rows
+    assert scores == [(ids[0], 1), (ids[1], 2)]
 
 
 def discourse(event: str, delivery: str, payload: dict[str, Any]) -> dict[str, Any]:
