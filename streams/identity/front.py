@@ -113,10 +113,13 @@ class ResolveFront:
         self.clocks = SourceClocks(w.source_idle_ms)
         self._poll_s = min(0.1, w.source_idle_ms / 2000)
         self._report_every_s = w.clock_report_ms / 1000
-        # What the join partitions were last told, and when (a report goes out when the
-        # clocks changed, or once a second so a restarted join hears of every source).
-        self._reported: dict[str, SourceClock] = {}
+        # What each join partition was last told and when, and the greatest tag of the
+        # entries sent to it: a report goes where entries may wait on these clocks, else
+        # at most every quarter second (another stage's entries may wait on them), and
+        # once a second regardless (a restarted join hears of every source).
         self._reported_at = 0.0
+        self._told: dict[int, tuple[dict[str, SourceClock], float]] = {}
+        self._sent_tag: dict[int, int] = {}
         self._n_destinations = ctx.partitions
         # Pure functions of their key, each a sixth or seventh of the stage's CPU when
         # computed per event: the deterministic id of an unlinked identity (a UUIDv5) and
@@ -241,20 +244,33 @@ class ResolveFront:
         now = time.monotonic()
         if now - self._reported_at < self._report_every_s:
             return
+        self._reported_at = now
         report = self._report()
-        if report == self._reported and now - self._reported_at < 1.0:
-            return
-        self._send_report(report, sent_to)
-        self._reported, self._reported_at = report, now
+        skip = {d for d in range(self._n_destinations) if d in sent_to or not self._needs(d, report, now)}
+        self._send_report(report, skip)
+
+    def _needs(self, destination: int, report: dict[str, SourceClock], now: float) -> bool:
+        told, at = self._told.get(destination, ({}, 0.0))
+        if told == report:
+            return now - at >= 1.0
+        tag = self._sent_tag.get(destination)
+        if tag is not None:
+            for source in report:
+                clock = told.get(source)
+                if clock is None or not clock.idle and (clock.at_ms is None or clock.at_ms <= tag):
+                    return True  # entries sent there may still wait on this source
+        return now - at >= 0.25
 
     def _send_report(self, report: dict[str, SourceClock], skip: set[int]) -> None:
         if not report:
             return
         value = encode_batch([], report)
+        now = time.monotonic()
         for destination in range(self._n_destinations):
             if destination not in skip:
                 self.producer.produce(self.topics.batches, value, b"clocks", partition=destination)
                 self.ctx.health.outputs[self.topics.batches] += 1
+                self._told[destination] = (report, now)
 
     async def close(self) -> None:
         """Finish the batch in hand, commit what was forwarded, leave."""
@@ -309,6 +325,9 @@ class ResolveFront:
         report = self._report() if batches else {}
         sent = 0
         for destination, entries in batches.items():
+            self._sent_tag[destination] = max(self._sent_tag.get(destination, 0), *(e.tag for e in entries))
+            if report:
+                self._told[destination] = (report, now)
             chunks = self._chunks(entries)
             for i, chunk in enumerate(chunks):
                 # The clocks go with the last chunk: they cover every entry of the batch.
