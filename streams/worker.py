@@ -34,11 +34,10 @@ def run_worker(settings: Settings, faust_args: Sequence[str] = ()) -> NoReturn:
         settings.topics.replication_factor,
     )
     app = create_app(settings)
-    # What faust.App.main() does before its CLI, minus reading the command line from sys.argv.
+    # What faust.App.main() does before its CLI, minus reading the command line from sys.argv
+    # (and discovery: the app registers its agents itself, autodiscover=False in app.py).
     app.finalize()
     app.worker_init()
-    if app.conf.autodiscover:
-        app.discover()
     app.worker_init_post_autodiscover()
     faust_cli.main(args=["worker", *faust_args], prog_name="orbitstream worker", app=app)
     raise SystemExit(0)  # click's main exits itself; this is for the type checker
