@@ -89,6 +89,9 @@ class Services:
         try:
             described = self.admin().describe_consumer_groups([group])[group].result(timeout=5)
         except Exception:  # the broker may be restarting; the caller asks again
+            # ...with a new client: one kept across a broker restart kept failing (the
+            # verifier saw no member for minutes while the workers' own logs had joined).
+            self._admin = None
             return {}
         if not str(described.state).endswith("STABLE"):
             return {}
