@@ -28,6 +28,7 @@ OPTIONS = RunOptions(rate=50.0, outage_s=30.0, drain_timeout_s=240.0)
 class FaultedRun:
     run: RunResult
     diff: Comparison
+    kind: str = ""  # the fault kind the run was made for (test_fault_kinds.KINDS)
 
     @property
     def faults(self) -> list[FaultRecord]:
