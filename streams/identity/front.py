@@ -301,6 +301,7 @@ class ResolveFront:
         batches: dict[int, list[ResolvedEntry]] = defaultdict(list)
         positions: dict[tuple[str, int], int] = {}
         now = time.monotonic()
+        wall_ms = to_ms(self.ctx.clock())  # once per batch: the future check's reference
         read = self.ctx.health.inputs
         for msg in messages:
             err = msg.error()
@@ -312,7 +313,7 @@ class ResolveFront:
             positions[(topic, partition)] = offset
             read[topic] += 1
             try:
-                entry = self._resolve(msg, topic, partition, offset, now)
+                entry = self._resolve(msg, topic, partition, offset, now, wall_ms)
             except Exception as exc:
                 if classify(exc) is Action.FATAL:
                     raise
@@ -354,7 +355,7 @@ class ResolveFront:
         return chunks
 
     def _resolve(
-        self, msg: Message, topic: str, partition: int, offset: int, now: float
+        self, msg: Message, topic: str, partition: int, offset: int, now: float, wall_ms: int
     ) -> ResolvedEntry | None:
         # fastavro dicts, not models: the join builds (and validates) the model once, and a
         # model here plus a copy and re-encode cost about 0.2 ms per event.
@@ -367,7 +368,7 @@ class ResolveFront:
             )
         event_ms = to_ms(record["occurred_at"])
         # Refused before it can move its partition's clock days ahead (dead-lettered).
-        require_not_future(event_ms, to_ms(self.ctx.clock()), self._max_ahead_ms)
+        require_not_future(event_ms, wall_ms, self._max_ahead_ms)
         canonical: str | None = record.get("canonical_id")
         out = self._outputs[topic]
         if canonical is None:
