@@ -44,7 +44,7 @@ class _Consumer(driver.Consumer):
             await app.fast_producer.flush()
         if app.commit_cap is not None:
             # A record acked by its stream may still hold events the join has not folded
-            # in (they wait for other partitions, activity/ordering.py): the commit stops
+            # in (they wait for other partitions, streams/ordering.py): the commit stops
             # at it, so after a crash it is read again. Held records are not kept unacked:
             # Faust waits for every unacked record before it lets a rebalance go on.
             cap = app.commit_cap

@@ -8,7 +8,7 @@ Topics out: engagement-scores, churn-triggers, account-health, mentor help reque
 Faust has no working stream-stream join (faust/joins.py raises NotImplementedError), so
 the join is this: both inputs resolved to canonical ids upstream, read here by one agent
 into the ``users`` table, in one event-time order across every input partition
-(ordering.py), whatever the arrival order. Absence triggers (silence, unanswered
+(streams/ordering.py), whatever the arrival order. Absence triggers (silence, unanswered
 questions) need time to pass without events: each user has a due time (schedule.py), and
 a user is judged at exactly that event time, between the events before it and those after
 it, once every input has passed it. Judgements therefore depend on the events only.
@@ -34,7 +34,6 @@ from schemas.topics import (
 from streams.accounts.health import after_tick
 from streams.activity.join import BatchOutcome, Forward, JoinStep
 from streams.activity.merge import merge_states
-from streams.activity.ordering import EventTimeMerge, sources_of
 from streams.activity.process import StepResult, apply_interaction, check_absence, score_update
 from streams.activity.schedule import DueQueue, next_check_ms
 from streams.batches import ResolvedEntry, decode_batch
@@ -45,6 +44,7 @@ from streams.identity.agents import JoinTopics
 from streams.mentors.agents import MentorTopics
 from streams.mentors.routing import mentor_records
 from streams.messages import HelpRequest, SignalKind, UserSignal, signal_kind
+from streams.ordering import EventTimeMerge, sources_of
 from streams.partitioning import partition_of
 from streams.state import Decayed, UserState
 from streams.tables import FastChangelogTable

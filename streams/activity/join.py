@@ -1,6 +1,6 @@
 """The join's step over a run of resolved events: pure, so unit tests reach it.
 
-Events come in the order the join releases them (ordering.py: one event-time order
+Events come in the order the join releases them (streams/ordering.py: one event-time order
 across every input partition) and are folded in that order. Each user's state is read
 once per run and written once per run (one changelog record per dirty user, not one per
 event). An event already folded into its user's state, by input position or by event id,
