@@ -111,7 +111,7 @@ def register(
         waiting = held.get(partition) if topic == batches_name else None
         return min(waiting) if waiting else None
 
-    app.commit_cap = commit_cap
+    app.add_commit_cap(commit_cap)
 
     def wall_ms() -> int:
         return to_ms(ctx.clock())
