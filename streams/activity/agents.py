@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from schemas.models import Event
 from schemas.topics import (
     ACCOUNT_HEALTH,
     CHURN_TRIGGERS,
@@ -32,7 +31,7 @@ from schemas.topics import (
     PRODUCT_EVENTS,
 )
 from streams.accounts.health import after_tick
-from streams.activity.join import BatchOutcome, Forward, JoinStep
+from streams.activity.join import Applied, BatchOutcome, Forward, JoinStep
 from streams.activity.merge import merge_states
 from streams.activity.process import StepResult, apply_interaction, check_absence, score_update
 from streams.activity.schedule import DueQueue, next_check_ms
@@ -42,8 +41,9 @@ from streams.errors import DeadLetters, Source, build_dead_letter, run_guarded
 from streams.fastout import FastProducer
 from streams.identity.agents import JoinTopics
 from streams.mentors.agents import MentorTopics
+from streams.mentors.outbox import MentorOutbox
 from streams.mentors.routing import mentor_records
-from streams.messages import HelpRequest, SignalKind, UserSignal, signal_kind
+from streams.messages import SignalKind, UserSignal, signal_kind
 from streams.ordering import EventTimeMerge, sources_of
 from streams.partitioning import partition_of
 from streams.state import Decayed, UserState
@@ -175,16 +175,20 @@ def register(
             outputs[health_name] += 1
         return result.score_update is not None or bool(result.triggers) or result.health is not None
 
-    def route_to_mentors(record: Event, state: UserState) -> None:
-        for message in mentor_records(record, state):
-            if isinstance(message, HelpRequest):
-                producer.produce(help_name, message.dumps(serializer="json"), message.error_class.encode())
-                outputs[help_name] += 1
-            else:
-                producer.produce(
-                    solutions_name, message.dumps(serializer="json"), message.error_class.encode()
-                )
-                outputs[solutions_name] += 1
+    # Mentor records go out after each fold, with their tags and the partition's clock.
+    to_mentors = MentorOutbox(
+        producer,
+        help_topic=help_name,
+        solutions_topic=solutions_name,
+        partitions=n,
+        report_every_ms=ctx.settings.worker.mentor_clock_report_ms,
+        outputs=outputs,
+    )
+    to_mentors.follow_revocations(app, batches_name)
+
+    def route_to_mentors(partition: int, applied: Applied) -> None:
+        if applied.entry is not None:
+            to_mentors.add(partition, applied.entry, mentor_records(applied.event, applied.result.state))
 
     def dead_letter_entries(outcome: BatchOutcome) -> None:
         failed_at_ms = wall_ms()
@@ -224,7 +228,7 @@ def register(
                 outcome = step.run([item[0] for _, item in released[i:j]], current, ctx.clock())
                 for applied in outcome.applied:
                     publish(applied.canonical_id, applied.result)
-                    route_to_mentors(applied.event, applied.result.state)
+                    route_to_mentors(partition, applied)
                 dead_letter_entries(outcome)
                 forwards.extend(outcome.forwards)
                 for canonical_id, state in outcome.states.items():
@@ -275,6 +279,7 @@ def register(
         merge.report(batch.clocks)
         released = list(merge.release())
         changed, forwards = fold(m.partition, released, merge.watermark())
+        to_mentors.send(m.partition, merge.watermark(), merge.idle())
         for forward in forwards:
             await forward_to_person(forward)
         # Outputs are acknowledged before state records their events as applied: a crash

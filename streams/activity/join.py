@@ -32,6 +32,7 @@ class Applied:
     canonical_id: str
     event: Event
     result: StepResult
+    entry: ResolvedEntry | None = None  # where it was read, and its tag (the mentor order)
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ class JoinStep:
                 continue
             seen.add(entry.source, entry.offset, event.event_id)
             out.states[canonical_id] = result.state
-            out.applied.append(Applied(canonical_id, event, result))
+            out.applied.append(Applied(canonical_id, event, result, entry))
         for canonical_id, state in out.states.items():
             out.states[canonical_id] = progress[canonical_id].written_to(state)
         return out
