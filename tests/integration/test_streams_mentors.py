@@ -1,17 +1,24 @@
 """The mentor path through the worker on the real broker and warehouse: accepted answers
 in, a failure pattern in, one suggestion out (on the topic and in ClickHouse), with the
-mentors in order of preference and the reasons for each."""
+mentors in order of preference and the reasons for each; and the matcher's inputs applied
+in event-time order, not in the order they arrive."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
+from confluent_kafka import Producer
 
 from schemas.identity import deterministic_canonical_id
 from schemas.topics import MENTOR_SUGGESTIONS
 from sinks.migrate import apply_migrations
 from sinks.runner import Sink
+from streams.mentors.agents import HELP_REQUESTS, SOLUTIONS
+from streams.messages import HelpRequest, MentorClock, Solution
+from streams.partitioning import partition_of
+from streams.timeconv import to_ms
 from tests.fixtures import events as ev
 from tests.fixtures.streams import read_topic, send_events
 from tests.integration.sinks.helpers import run_until
@@ -141,3 +148,70 @@ def test_a_failure_pattern_gets_inner_orbit_mentors_first_never_teammates_with_r
         start,
         start + timedelta(minutes=10),
     )
+
+
+def test_a_solution_that_arrives_after_a_later_failure_still_counts_for_it(pipeline_factory) -> None:
+    """Records sent to the matcher's topics as two join partitions would: the failure (from
+    nina's partition) is read before the earlier accepted answer (from ivy's partition);
+    event time says the answer came first, so nina gets ivy as her mentor."""
+    pipeline = pipeline_factory(partitions=2, mentors={**MENTORS, "pattern_count": 1})
+    pipeline.start_workers(1)
+    mentor_partition = partition_of(CLASS, 2)
+    help_topic, solutions_topic = pipeline.topic(HELP_REQUESTS), pipeline.topic(SOLUTIONS)
+    producer = Producer(pipeline.settings.kafka.confluent_config())
+
+    def send(topic: str, record: HelpRequest | Solution | MentorClock) -> None:
+        producer.produce(topic, record.dumps(serializer="json"), CLASS.encode(), partition=mentor_partition)
+        assert producer.flush(30) == 0
+
+    def read_by_matcher() -> int:
+        agent = pipeline.health()["agents"]["mentor-matching"]
+        return int(agent["processed"]) + int(agent["dead_lettered"])
+
+    nina = deterministic_canonical_id("email", "nina@acme.io")
+    ivy = deterministic_canonical_id("github", "ivy")
+    solved, failed, later = to_ms(ev.at(1)), to_ms(ev.at(2)), to_ms(ev.at(3))
+    failure_record = HelpRequest(
+        canonical_id=nina,
+        error_class=CLASS,
+        event_id="nina-failure",
+        occurred_at_ms=failed,
+        sent_at_ms=None,
+        team="acme.io",
+        sender=1,
+        tag=failed,
+        origin="product-events:1",
+        origin_offset=0,
+        clock_ms=later,
+    )
+    # Join partition 1 (nina's): her failure at 2 h, and that it has passed 3 h.
+    send(help_topic, failure_record)
+    send(solutions_topic, MentorClock(sender=1, at_ms=later))
+    deadline = time.monotonic() + 60
+    while read_by_matcher() < 2:  # both read by the matcher before the answer is even sent
+        assert time.monotonic() < deadline, "the matcher did not read the failure"
+        time.sleep(0.2)
+    assert pipeline.read(MENTOR_SUGGESTIONS, expect=1, timeout=2) == []
+    # Join partition 0 (ivy's): her accepted answer at 1 h, sent twice (a restarted join
+    # partition re-sends what it had not committed), then that it has passed 3 h.
+    answer_record = Solution(
+        error_class=CLASS,
+        solver_canonical_id=ivy,
+        solved_at_ms=solved,
+        solver_orbit_level=1,
+        sender=0,
+        tag=solved,
+        origin="community-events:0",
+        origin_offset=5,
+    )
+    send(solutions_topic, answer_record)
+    send(solutions_topic, answer_record)
+    send(solutions_topic, MentorClock(sender=0, at_ms=later))
+    send(help_topic, MentorClock(sender=0, at_ms=later))
+    records = pipeline.read(MENTOR_SUGGESTIONS, expect=1, settle=3.0, timeout=60)
+    assert [(r.key, r.value.suggestion_id, r.value.error_count) for r in records] == [
+        (nina.encode(), f"{nina}:{CLASS}:nina-failure", 1)
+    ]
+    assert [
+        (m.canonical_id, m.solved_count, m.last_solved_at, m.orbit_level) for m in records[0].value.mentors
+    ] == [(ivy, 1, ev.at(1), 1)]
