@@ -254,7 +254,7 @@ class WorkerSettings(_Section):
     # partition (2 x partitions records, each through Faust's per-record path). Lower:
     # suggestions sooner; higher: less worker CPU on reports.
     mentor_clock_report_ms: int = Field(
-        default=200,
+        default=250,
         ge=1,
         description="Least time between a join partition's clock reports to the mentor matcher.",
     )
