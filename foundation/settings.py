@@ -249,14 +249,15 @@ class WorkerSettings(_Section):
         default=20, ge=1, description="Least time between the resolve stage's clock reports to the join."
     )
     # The mentor matcher applies help requests and solutions in the join's event-time order
-    # (streams/mentors/ordering.py); each join partition tells it how far it has got, on
-    # its records and, when it sends none, in a record of its own on every mentor input
-    # partition (2 x partitions records, each through Faust's per-record path). Lower:
-    # suggestions sooner; higher: less worker CPU on reports.
+    # (streams/mentors/ordering.py); the join tells it how far each join partition has got,
+    # on its records and, when they moved, in a record of its own on every mentor input
+    # partition (2 x partitions records per report, each through Faust's per-record path,
+    # holding every join partition the worker owns). Lower: suggestions sooner; higher:
+    # fewer records and less worker CPU.
     mentor_clock_report_ms: int = Field(
         default=250,
         ge=1,
-        description="Least time between a join partition's clock reports to the mentor matcher.",
+        description="Least time between a worker's clock reports from the join to the mentor matcher.",
     )
     # Resolved events travel to the join many to a record; a record stays under this size
     # (librdkafka's default message.max.bytes is 1,000,000).

@@ -131,9 +131,10 @@ class Solution(faust.Record, serializer="json"):
 
 
 class MentorClock(faust.Record, serializer="json"):
-    """A join partition's clock for the mentor matcher, when it sent no record for a while:
-    every help request or solution it will still send has a tag at or after ``at_ms``."""
+    """Join partitions' clocks for the mentor matcher (parallel lists, one entry each):
+    every help request or solution join partition ``senders[i]`` will still send has a tag
+    at or after ``at_ms[i]``; ``idle[i]``: it has released everything and its inputs are idle."""
 
-    sender: int
-    at_ms: int | None
-    idle: bool = False
+    senders: list[int]
+    at_ms: list[int | None]
+    idle: list[bool]

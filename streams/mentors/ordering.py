@@ -113,7 +113,13 @@ class MentorMerge(Generic[T]):
 
     def offer_clock(self, kind: Kind, report: MentorClock) -> None:
         """Take a clock-only report read from ``kind``'s topic."""
-        self.report(channel(kind, report.sender), SourceClock(report.at_ms, report.idle))
+        if not len(report.senders) == len(report.at_ms) == len(report.idle):
+            raise ValueError(
+                f"clock report with {len(report.senders)} senders, {len(report.at_ms)} "
+                f"clocks and {len(report.idle)} idle flags: the lists must pair up"
+            )
+        for sender, at_ms, idle in zip(report.senders, report.at_ms, report.idle, strict=True):
+            self.report(channel(kind, sender), SourceClock(at_ms, idle))
 
     def release(self) -> Iterator[tuple[Position, T]]:
         """The records no channel can still precede, in order."""

@@ -186,7 +186,7 @@ def test_a_solution_that_arrives_after_a_later_failure_still_counts_for_it(pipel
     )
     # Join partition 1 (nina's): her failure at 2 h, and that it has passed 3 h.
     send(help_topic, failure_record)
-    send(solutions_topic, MentorClock(sender=1, at_ms=later))
+    send(solutions_topic, MentorClock(senders=[1], at_ms=[later], idle=[False]))
     deadline = time.monotonic() + 60
     while read_by_matcher() < 2:  # both read by the matcher before the answer is even sent
         assert time.monotonic() < deadline, "the matcher did not read the failure"
@@ -206,8 +206,8 @@ def test_a_solution_that_arrives_after_a_later_failure_still_counts_for_it(pipel
     )
     send(solutions_topic, answer_record)
     send(solutions_topic, answer_record)
-    send(solutions_topic, MentorClock(sender=0, at_ms=later))
-    send(help_topic, MentorClock(sender=0, at_ms=later))
+    send(solutions_topic, MentorClock(senders=[0], at_ms=[later], idle=[False]))
+    send(help_topic, MentorClock(senders=[0], at_ms=[later], idle=[False]))
     records = pipeline.read(MENTOR_SUGGESTIONS, expect=1, settle=3.0, timeout=60)
     assert [(r.key, r.value.suggestion_id, r.value.error_count) for r in records] == [
         (nina.encode(), f"{nina}:{CLASS}:nina-failure", 1)

@@ -7,6 +7,7 @@ import json
 from collections import Counter, deque
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -90,7 +91,7 @@ def describe(record: Record) -> str:
 
 
 def clock(sender: int, at_ms: int | None, idle: bool = False) -> MentorClock:
-    return MentorClock(sender=sender, at_ms=at_ms, idle=idle)
+    return MentorClock(senders=[sender], at_ms=[at_ms], idle=[idle])
 
 
 def test_channels_rank_every_solution_before_every_help_request() -> None:
@@ -314,6 +315,19 @@ def plain_request(event_id: str) -> HelpRequest:
     )
 
 
+def clocks_in(sent: list[tuple[str, int, Any]]) -> set[tuple[str, int, int, int | None, bool]]:
+    """(topic, partition, join partition, at_ms, idle) of every clock-only report sent."""
+    return {
+        (topic, partition, *told)
+        for topic, partition, v in sent
+        if "senders" in v
+        for told in zip(v["senders"], v["at_ms"], v["idle"], strict=True)
+    }
+
+
+EVERYWHERE = [(t, p) for t in ("solutions", "help") for p in (0, 1)]
+
+
 def test_the_join_sends_records_with_their_place_and_its_watermark_then_clocks_where_none_went() -> None:
     producer, now = FakeProducer(), Clock()
     box = outbox(producer, now)
@@ -323,7 +337,8 @@ def test_the_join_sends_records_with_their_place_and_its_watermark_then_clocks_w
     sent = decoded(producer)
     records = [
         (t, p, v["event_id"], v["tag"], v["origin"], v["origin_offset"], v["clock_ms"])
-        for t, p, v in sent[:2]
+        for t, p, v in sent
+        if "event_id" in v
     ]
     target = records[0][1]
     # Both on the help topic's partition of "auth"; only the last says how far the join is.
@@ -332,32 +347,33 @@ def test_the_join_sends_records_with_their_place_and_its_watermark_then_clocks_w
         ("help", target, "b", 120, "product-events:1", 9, 150),
     ]
     # Every other mentor input partition is told the watermark in a record of its own.
-    clocks = sorted((t, p, v["sender"], v["at_ms"], v["idle"]) for t, p, v in sent[2:])
-    assert clocks == sorted(
-        [(t, p, 1, 150, False) for t in ("solutions", "help") for p in (0, 1) if (t, p) != ("help", target)]
-    )
+    assert clocks_in(sent) == {(t, p, 1, 150, False) for t, p in EVERYWHERE if (t, p) != ("help", target)}
 
 
-def test_clock_reports_are_throttled_sent_when_moved_and_repeated_each_second() -> None:
+def test_one_report_per_mentor_partition_throttled_with_what_moved_and_a_heartbeat() -> None:
     producer, now = FakeProducer(), Clock()
     box = outbox(producer, now)
     box.send(0, 100, idle=False)
-    assert len(decoded(producer)) == 4
+    assert clocks_in(decoded(producer)) == {(t, p, 0, 100, False) for t, p in EVERYWHERE}
     now.now += 0.1
-    box.send(0, 200, idle=False)
-    assert decoded(producer) == []  # within report_every_ms
+    box.send(1, 300, idle=False)
+    assert decoded(producer) == []  # within report_every_ms of the last report
     now.now += 0.15
-    box.send(0, 200, idle=False)
-    assert {(v["at_ms"], v["idle"]) for _, _, v in decoded(producer)} == {(200, False)}
+    box.send(0, 100, idle=False)
+    # Join partition 1 moved (first heard of), 0 did not: one record per partition, 1 only.
+    sent = decoded(producer)
+    assert len(sent) == 4
+    assert clocks_in(sent) == {(t, p, 1, 300, False) for t, p in EVERYWHERE}
     now.now += 0.3
-    box.send(0, 200, idle=False)
-    assert decoded(producer) == []  # nothing new, told less than a second ago
-    now.now += 0.8
-    box.send(0, 201, idle=True)
-    assert {(v["at_ms"], v["idle"]) for _, _, v in decoded(producer)} == {(201, True)}
-    now.now += 1.1
-    box.send(0, 201, idle=True)
-    assert len(decoded(producer)) == 4  # the heartbeat a restarted matcher waits for
+    box.send(0, 200, idle=True)
+    assert clocks_in(decoded(producer)) == {(t, p, 0, 200, True) for t, p in EVERYWHERE}
+    now.now += 0.3
+    box.send(1, 300, idle=False)
+    assert decoded(producer) == []  # nothing new, each told less than a second ago
+    now.now += 0.5
+    box.send(1, 300, idle=False)
+    # A second since join partition 1 was told: the heartbeat a restarted matcher waits for.
+    assert clocks_in(decoded(producer)) == {(t, p, 1, 300, False) for t, p in EVERYWHERE}
 
 
 def test_a_join_partition_given_up_is_reported_not_idle() -> None:
@@ -366,9 +382,14 @@ def test_a_join_partition_given_up_is_reported_not_idle() -> None:
     box.send(0, 300, idle=True)
     decoded(producer)
     box.hand_back({0, 1})  # 1 never reported: nothing to take back
-    assert {(t, p, v["sender"], v["at_ms"], v["idle"]) for t, p, v in decoded(producer)} == {
-        (t, p, 0, 300, False) for t in ("solutions", "help") for p in (0, 1)
-    }
+    assert clocks_in(decoded(producer)) == {(t, p, 0, 300, False) for t, p in EVERYWHERE}
+
+
+def test_a_clock_report_whose_lists_do_not_pair_up_is_refused() -> None:
+    merge = MentorMerge[str](2)
+    bad = MentorClock(senders=[0, 1], at_ms=[5], idle=[False, False])
+    with pytest.raises(ValueError, match="2 senders, 1 clocks and 2 idle flags"):
+        merge.offer_clock(HELP_KIND, bad)
 
 
 def test_a_channel_clock_never_moves_back() -> None:
