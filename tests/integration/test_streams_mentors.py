@@ -215,3 +215,74 @@ def test_a_solution_that_arrives_after_a_later_failure_still_counts_for_it(pipel
     assert [
         (m.canonical_id, m.solved_count, m.last_solved_at, m.orbit_level) for m in records[0].value.mentors
     ] == [(ivy, 1, ev.at(1), 1)]
+
+
+def test_a_matcher_killed_while_a_record_waits_applies_each_record_once_after_restart(
+    pipeline_factory,
+) -> None:
+    """The waiting record holds the commit, so the restarted matcher reads it again, and the
+    record applied before the kill (read again too, after it) is not applied twice."""
+    pipeline = pipeline_factory(partitions=2, mentors={**MENTORS, "pattern_count": 1})
+    [worker] = pipeline.start_workers(1)
+    mentor_partition = partition_of(CLASS, 2)
+    help_topic, solutions_topic = pipeline.topic(HELP_REQUESTS), pipeline.topic(SOLUTIONS)
+    producer = Producer(pipeline.settings.kafka.confluent_config())
+
+    def send(topic: str, record: HelpRequest | Solution | MentorClock) -> None:
+        producer.produce(topic, record.dumps(serializer="json"), CLASS.encode(), partition=mentor_partition)
+        assert producer.flush(30) == 0
+
+    def answer(sender: int, who: str, hours: float, offset: int) -> Solution:
+        at = to_ms(ev.at(hours))
+        return Solution(
+            error_class=CLASS,
+            solver_canonical_id=who,
+            solved_at_ms=at,
+            sender=sender,
+            tag=at,
+            origin=f"community-events:{sender}",
+            origin_offset=offset,
+        )
+
+    def clocks(topic: str, hours: float) -> None:
+        send(topic, MentorClock(senders=[0, 1], at_ms=[to_ms(ev.at(hours))] * 2, idle=[False, False]))
+
+    olga, ivy = (
+        deterministic_canonical_id("email", "olga@gmail.com"),
+        deterministic_canonical_id("github", "ivy"),
+    )
+    send(solutions_topic, answer(0, olga, 3, 1))  # waits: join partition 1 is only at 1 h
+    send(solutions_topic, answer(1, ivy, 1, 1))  # applied
+    clocks(help_topic, 3)
+    changelog = f"{pipeline.group_id}-solvers-changelog"
+    assert len(read_topic(pipeline.settings, None, changelog, expect=1, timeout=60)) == 1
+    time.sleep(3)  # commits happen meanwhile (every second), none past olga's answer
+    worker.kill()  # SIGKILL: nothing flushed, nothing committed on the way out
+    pipeline.start_workers(1)
+    # Read again after the restart: olga's answer, which waits again, and ivy's, applied
+    # before the kill. Both join partitions move on; nina fails at 5 h.
+    clocks(solutions_topic, 4)
+    nina = deterministic_canonical_id("email", "nina@acme.io")
+    failed = to_ms(ev.at(5))
+    send(
+        help_topic,
+        HelpRequest(
+            canonical_id=nina,
+            error_class=CLASS,
+            event_id="nina-failure",
+            occurred_at_ms=failed,
+            sent_at_ms=None,
+            sender=1,
+            tag=failed,
+            origin="product-events:1",
+            origin_offset=9,
+        ),
+    )
+    clocks(solutions_topic, 6)
+    clocks(help_topic, 6)
+    # The killed member holds its partitions until its session times out.
+    records = pipeline.read(MENTOR_SUGGESTIONS, expect=1, settle=3.0, timeout=120)
+    assert len(records) == 1
+    assert sorted(
+        (m.canonical_id, m.solved_count, m.last_solved_at) for m in records[0].value.mentors
+    ) == sorted([(olga, 1, ev.at(3)), (ivy, 1, ev.at(1))])
