@@ -9,9 +9,9 @@ table. A suggestion needs a pattern (index.py): the same class failing ``pattern
 times within ``pattern_window_hours`` for one user.
 
 Records are applied in the join's event-time order, not in arrival order (ordering.py):
-each waits until every join partition has passed its tag. A record whose entry still
-waits caps the offsets Faust commits (transport.py), and each class's index remembers the
-last record applied per join partition and input partition, so after a crash the
+each waits until every join partition has passed its tag. A record still waiting caps the
+offsets Faust commits (transport.py), and each class's index remembers the last record
+applied per channel (join partition and topic) and input partition, so after a crash the
 records read again are applied once.
 """
 
