@@ -45,8 +45,8 @@ def test_a_signed_github_issue_lands_as_rows_under_the_linked_product_user_once(
     payload["issue"]["body"] = "Spotted while pairing with @hubot"
     # The person's product account is linked to their GitHub login (a connected account).
     send_events(pipeline.settings, [ev.link(ev.product("octo-7"), ev.github(login), ev.at(0))])
-    changelog = f"{pipeline.group_id}-identities-changelog"
-    assert len(read_topic(pipeline.settings, None, changelog, expect=2, timeout=30)) == 2
+    # No wait for the link: one written before the events applies to them, however the
+    # worker's reads interleave (docs/identity.md).
 
     with TestClient(create_app(pipeline.settings)) as client:
         forged = client.post("/webhooks/github", **signed("issues", "d-forged", payload, secret="guess"))
@@ -136,8 +136,8 @@ def test_a_discourse_user_with_an_email_joins_the_product_account_linked_to_it(
     pipeline.start_workers(1)
     email = dp.USER_CREATED["user"]["email"]
     send_events(pipeline.settings, [ev.link(ev.product("grace-3"), ev.email(email), ev.at(0))])
-    changelog = f"{pipeline.group_id}-identities-changelog"
-    assert len(read_topic(pipeline.settings, None, changelog, expect=2, timeout=30)) == 2
+    # No wait for the link: one written before the events applies to them, however the
+    # worker's reads interleave (docs/identity.md).
     topic = copy.deepcopy(dp.TOPIC_CREATED)
     topic["topic"]["created_by"]["username"] = dp.USER_CREATED["user"]["username"]
     with TestClient(create_app(pipeline.settings)) as client:
