@@ -33,7 +33,7 @@ from schemas.topics import (
     IDENTITY_LINKS,
     PRODUCT_EVENTS,
 )
-from streams.activity.folding import EVENT_MERGE, Folder, FoldHooks, FoldOut
+from streams.activity.folding import Folder, FoldHooks, FoldOut
 from streams.activity.join import BatchOutcome, JoinStep
 from streams.activity.ordering import EventTimeMerge, sources_of
 from streams.activity.process import StepResult
@@ -45,7 +45,7 @@ from streams.fastout import FastProducer
 from streams.identity.agents import JoinTopics
 from streams.mentors.agents import MentorTopics
 from streams.mentors.routing import mentor_records
-from streams.messages import HelpRequest, SignalKind, UserSignal, signal_kind
+from streams.messages import HelpRequest, UserSignal, signal_kind
 from streams.partitioning import partition_of
 from streams.state import UserState
 from streams.tables import FastChangelogTable
@@ -215,19 +215,6 @@ def register(
     async def finish(partition: int, out: FoldOut) -> None:
         """Send what the fold asks, then write the states; the entries it consumed no
         longer hold their records' offsets back."""
-        for forward in out.forwards:
-            event = forward.event
-            send_signal(
-                UserSignal(
-                    kind=SignalKind.MERGE_IN,
-                    canonical_id=forward.into,
-                    state=forward.state.model_dump_json(),
-                    merge_id=f"{EVENT_MERGE}{event.event_id}",
-                    event_id=event.event_id,
-                    occurred_at_ms=to_ms(event.occurred_at),
-                    sent_at_ms=to_ms(event.sent_at) if event.sent_at else None,
-                )
-            )
         for signal in out.signals:
             send_signal(signal)
         # Outputs are acknowledged before state records their events as applied: a crash

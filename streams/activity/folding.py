@@ -32,7 +32,7 @@ from streams.activity.schedule import DueQueue, next_check_ms
 from streams.batches import EntryKind, ResolvedEntry
 from streams.messages import Interaction, Marker, SignalKind, UserSignal
 from streams.state import Decayed, UserState
-from streams.timeconv import from_ms, from_ms_or_none
+from streams.timeconv import from_ms, from_ms_or_none, to_ms
 
 # A released entry: (tag, (entry, offset of the batch record that brought it)).
 Released = tuple[int, tuple[ResolvedEntry, int]]
@@ -45,8 +45,8 @@ class FoldOut:
     """What a fold changed and what its caller still has to send or account for."""
 
     changed: dict[str, UserState] = field(default_factory=dict)
-    forwards: list[Forward] = field(default_factory=list)
-    signals: list[UserSignal] = field(default_factory=list)  # merge-ins to send
+    # Merge-ins to send, in the order the fold made them: a link's before the events after it.
+    signals: list[UserSignal] = field(default_factory=list)
     done: list[int] = field(default_factory=list)  # record offsets of entries consumed
 
 
@@ -59,6 +59,20 @@ class FoldHooks:
     route_to_mentors: Callable[[Event, UserState], None]
     dead_letter: Callable[[BatchOutcome], None]
     clock: Callable[[], datetime]
+
+
+def _forward_signal(forward: Forward) -> UserSignal:
+    """An event folded after its id was merged: its activity goes to the person too."""
+    event = forward.event
+    return UserSignal(
+        kind=SignalKind.MERGE_IN,
+        canonical_id=forward.into,
+        state=forward.state.model_dump_json(),
+        merge_id=f"{EVENT_MERGE}{event.event_id}",
+        event_id=event.event_id,
+        occurred_at_ms=to_ms(event.occurred_at),
+        sent_at_ms=to_ms(event.sent_at) if event.sent_at else None,
+    )
 
 
 def _is_shell(state: UserState) -> bool:
@@ -150,7 +164,7 @@ class Folder:
             self.hooks.publish(applied.canonical_id, applied.result)
             self.hooks.route_to_mentors(applied.event, applied.result.state)
         self.hooks.dead_letter(outcome)
-        out.forwards.extend(outcome.forwards)
+        out.signals.extend(_forward_signal(forward) for forward in outcome.forwards)
         for canonical_id, state in outcome.states.items():
             out.changed[canonical_id] = state
             queue.set(canonical_id, next_check_ms(state, state.last_event_ms, self.cfg))
