@@ -163,3 +163,17 @@ def decode_batch(data: bytes) -> ResolvedBatch:
         ],
         {c["source"]: SourceClock(c["at_ms"], c["idle"]) for c in record["clocks"]},
     )
+
+
+def chunk_entries(entries: list[ResolvedEntry], limit: int) -> list[list[ResolvedEntry]]:
+    """Consecutive runs of entries whose record stays under ``limit`` bytes (roughly)."""
+    chunks: list[list[ResolvedEntry]] = [[]]
+    size = 0
+    for entry in entries:
+        entry_size = len(entry.value) + len(entry.canonical_id) + len(entry.topic) + 32
+        if chunks[-1] and size + entry_size > limit:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(entry)
+        size += entry_size
+    return chunks

@@ -135,7 +135,13 @@ class Folder:
         events: list[Released] = []
         for item in items:
             entry = item[1][0]
+            if entry.kind is not EntryKind.EVENT:
+                # Events fold in runs (one state read and write per user per run); a run
+                # ends where another kind of entry needs the states as they are now.
+                self._events(events, queue, out)
+                events = []
             state = self._current(entry.canonical_id, out)
+            # Only markers change who waits, and they end runs: a run's checks stay true.
             waiting = state is not None and bool(state.awaiting) and entry.kind is not EntryKind.MERGE_OUT
             if waiting:
                 self.parked.setdefault(partition, {}).setdefault(entry.canonical_id, []).append(item)
@@ -143,8 +149,6 @@ class Folder:
             if entry.kind is EntryKind.EVENT:
                 events.append(item)
                 continue
-            self._events(events, queue, out)
-            events = []
             if entry.kind is EntryKind.INTERACTION:
                 self._interaction(entry, state, queue, out)
             elif entry.kind is EntryKind.MERGE_OUT:

@@ -46,7 +46,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 
 from foundation.caching import BoundedCache
 from schemas.identity import identity_key
-from streams.batches import EntryKind, ResolvedEntry, SourceClock, encode_batch
+from streams.batches import EntryKind, ResolvedEntry, SourceClock, chunk_entries, encode_batch
 from streams.context import StreamContext
 from streams.errors import Action, Source, build_dead_letter, classify
 from streams.exceptions import RecordTooLargeToForward, UnexpectedRecordError
@@ -143,9 +143,6 @@ class ResolveFront:
             dead_letters_topic=topics.dead_letters,
             partition_of=self._partitions.get,
         )
-        # Per owned identity-links partition, the first offset whose outcome this stage
-        # has not sent yet (the committed offset when it took the partition on).
-        self._emit_from: dict[int, int] = {}
 
     # -- assignment, mirrored from Faust's ------------------------------------------------
     async def sync_assignment(self) -> None:
@@ -182,7 +179,7 @@ class ResolveFront:
                     TopicPartition(tp.topic, tp.partition), timeout=10
                 )
             if tp.topic == self.topics.links:
-                self._emit_from[tp.partition] = start
+                self.emitter.own(tp.partition, start)
             self.clocks.take(f"{tp.topic}:{tp.partition}", decode_tag(tp.metadata), start, now)
 
     async def release(self, partitions: set[int]) -> None:
@@ -196,7 +193,7 @@ class ResolveFront:
             self.consumer.incremental_unassign(self._tps(gone) + self._link_tps(gone))
             self.owned -= gone
             for p in gone:
-                self._emit_from.pop(p, None)
+                self.emitter.disown(p)
             for topic, partition in list(self.ctx.health.lag):
                 if partition in gone:
                     del self.ctx.health.lag[(topic, partition)]
@@ -323,15 +320,9 @@ class ResolveFront:
         batches: dict[int, list[ResolvedEntry]],
         positions: dict[tuple[str, int], int],
     ) -> None:
-        """Send what the links of owned partitions say, each once, in offset order."""
+        """Send what the links of owned partitions say; their clocks move with them."""
         now = time.monotonic()
-        for outcome in outcomes:
-            link = outcome.link
-            start = self._emit_from.get(link.partition)
-            if start is None or link.offset < start:
-                continue  # another stage's partition, or sent before
-            self._emit_from[link.partition] = link.offset + 1
-            self.emitter.emit(outcome, batches)
+        for link in self.emitter.emit_owned(outcomes, batches):
             source = f"{self.topics.links}:{link.partition}"
             self.clocks.tag(source, link.offset, None if link.error else link.tag, now)
             positions[(self.topics.links, link.partition)] = link.offset
@@ -376,7 +367,7 @@ class ResolveFront:
         sent = 0
         for destination, entries in batches.items():
             self.reporter.sent(destination, entries, report)
-            chunks = self._chunks(entries)
+            chunks = chunk_entries(entries, self.ctx.settings.worker.forward_max_bytes - 1024)
             for i, chunk in enumerate(chunks):
                 # The clocks go with the last chunk: they cover every entry of the batch.
                 clocks = report if i == len(chunks) - 1 else {}
@@ -386,20 +377,6 @@ class ResolveFront:
                 sent += 1
         self.ctx.health.outputs[self.topics.batches] += sent
         return set(batches)
-
-    def _chunks(self, entries: list[ResolvedEntry]) -> list[list[ResolvedEntry]]:
-        """Consecutive runs of entries whose record stays under the forwarding bound."""
-        limit = self.ctx.settings.worker.forward_max_bytes - 1024  # room for the framing
-        chunks: list[list[ResolvedEntry]] = [[]]
-        size = 0
-        for entry in entries:
-            entry_size = len(entry.value) + len(entry.canonical_id) + len(entry.topic) + 32
-            if chunks[-1] and size + entry_size > limit:
-                chunks.append([])
-                size = 0
-            chunks[-1].append(entry)
-            size += entry_size
-        return chunks
 
     def _resolve(
         self, msg: Message, topic: str, partition: int, offset: int, now: float, wall_ms: int

@@ -25,7 +25,7 @@ from streams.context import StreamContext
 from streams.errors import Source, build_dead_letter
 from streams.fastout import FastProducer
 from streams.identity.keys import identity_of
-from streams.identity.linkmap import LinkOutcome
+from streams.identity.linkmap import LinkInput, LinkOutcome
 from streams.identity.resolution import RefusalReason
 from streams.messages import Marker
 from streams.timeconv import from_ms, from_ms_or_none, to_ms
@@ -80,6 +80,29 @@ class LinkEmitter:
         self.refusals_topic = refusals_topic
         self.dead_letters_topic = dead_letters_topic
         self.partition_of = partition_of
+        # Per owned identity-links partition, the first offset whose outcome this stage
+        # has not sent yet (the committed offset when it took the partition on).
+        self._from: dict[int, int] = {}
+
+    def own(self, partition: int, next_offset: int) -> None:
+        self._from[partition] = next_offset
+
+    def disown(self, partition: int) -> None:
+        self._from.pop(partition, None)
+
+    def emit_owned(self, outcomes: list[LinkOutcome], out: dict[int, list[ResolvedEntry]]) -> list[LinkInput]:
+        """Emit the outcomes of owned partitions not sent yet, each once, in offset order;
+        returns their links."""
+        sent = []
+        for outcome in outcomes:
+            link = outcome.link
+            start = self._from.get(link.partition)
+            if start is None or link.offset < start:
+                continue  # another stage's partition, or sent before
+            self._from[link.partition] = link.offset + 1
+            self.emit(outcome, out)
+            sent.append(link)
+        return sent
 
     def emit(self, outcome: LinkOutcome, out: dict[int, list[ResolvedEntry]]) -> None:
         """Send what ``outcome`` says; its join entries are appended to ``out`` by partition."""
