@@ -129,13 +129,15 @@ def register(
             signals_topic = join.user_signals.get_topic_name()
             owned = {tp.partition for tp in app.consumer.assignment() if tp.topic == signals_topic}
             fresh = {p: DueQueue() for p in owned | {partition} if p not in due}
-            for canonical_id in list(users.keys()):
+            # Items, not keys then get: inside a handler Faust's RocksDB store reads a key
+            # from the current record's partition, so other partitions' users read as
+            # missing and their queues came out empty (judgements lost after a restart).
+            for canonical_id, stored in list(users.items()):
                 queue = fresh.get(partition_of(canonical_id, n))
-                if queue is None:
+                if queue is None or stored is None:
                     continue
-                state = load(canonical_id)
-                if state is not None:
-                    queue.set(canonical_id, next_check_ms(state, state.last_event_ms, cfg))
+                state = UserState.model_validate_json(stored)
+                queue.set(canonical_id, next_check_ms(state, state.last_event_ms, cfg))
             due.update(fresh)
         return due[partition]
 
