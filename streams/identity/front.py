@@ -39,33 +39,25 @@ from collections import defaultdict
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
 import faust
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from foundation.caching import BoundedCache
-from schemas.identity import identity_key
-from streams.batches import EntryKind, ResolvedEntry, SourceClock, chunk_entries, encode_batch
+from streams.batches import ResolvedEntry, SourceClock, chunk_entries, encode_batch
 from streams.context import StreamContext
-from streams.errors import Action, Source, build_dead_letter, classify
-from streams.exceptions import RecordTooLargeToForward, UnexpectedRecordError
+from streams.errors import Action, Source, classify
 from streams.fastout import FastProducer
 from streams.identity.clocks import SourceClocks, decode_tag, encode_tag
-from streams.identity.future import require_not_future
-from streams.identity.keys import far_end, relationship_edge
 from streams.identity.linkmap import LinkMap, LinkOutcome
 from streams.identity.linkreader import LinkReader
 from streams.identity.linkstage import LinkEmitter
 from streams.identity.reports import ClockReporter
-from streams.messages import Interaction
+from streams.identity.resolving import EventResolver
 from streams.partitioning import partition_of
 from streams.timeconv import to_ms
 
 log = logging.getLogger(__name__)
-
-# Records the stage resolves (identity links are read by linkreader.py).
-EVENT_NAMESPACES = ("orbitstream.product.", "orbitstream.community.")
 
 
 @dataclass(frozen=True)
@@ -93,8 +85,6 @@ class ResolveFront:
         self.ctx = ctx
         self.producer = producer
         self.topics = topics
-        self._outputs = {topics.product_in: topics.product_out, topics.community_in: topics.community_out}
-        self._stages = {topics.product_in: "resolve-product", topics.community_in: "resolve-community"}
         w = ctx.settings.worker
         self._max_batch = w.front_max_batch
         config = ctx.settings.kafka.confluent_config()
@@ -115,7 +105,6 @@ class ResolveFront:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="resolve-front")
         self._wake = asyncio.Event()
         self._stopping = False
-        self._max_ahead_ms = int(ctx.settings.streams.max_future_hours * 3_600_000)
         self.clocks = SourceClocks(w.source_idle_ms)
         self._poll_s = min(0.1, w.source_idle_ms / 2000)
         n = ctx.partitions
@@ -133,7 +122,17 @@ class ResolveFront:
             ctx.serde,
             self.links,
             wall_ms=lambda: to_ms(ctx.clock()),
-            max_ahead_ms=self._max_ahead_ms,
+            max_ahead_ms=int(ctx.settings.streams.max_future_hours * 3_600_000),
+        )
+        self.resolver = EventResolver(
+            ctx,
+            producer,
+            self.links,
+            self.clocks,
+            outputs={topics.product_in: topics.product_out, topics.community_in: topics.community_out},
+            stages={topics.product_in: "resolve-product", topics.community_in: "resolve-community"},
+            edges=topics.edges,
+            dead_letters=topics.dead_letters,
         )
         self.emitter = LinkEmitter(
             ctx,
@@ -348,17 +347,17 @@ class ResolveFront:
             positions[(topic, partition)] = offset
             read[topic] += 1
             try:
-                entries = self._resolve(msg, topic, partition, offset, now, wall_ms)
+                entries = self.resolver.resolve(msg, topic, partition, offset, now, wall_ms)
             except Exception as exc:
                 if classify(exc) is Action.FATAL:
                     raise
                 self.clocks.tag(f"{topic}:{partition}", offset, None, now)
-                self._dead_letter(Source(topic, partition, offset, msg.key(), msg.value()), exc)
+                self.resolver.dead_letter(Source(topic, partition, offset, msg.key(), msg.value()), exc)
                 continue
             for entry in entries:
                 batches[self._partitions.get(entry.canonical_id)].append(entry)
             if entries:
-                self.ctx.health.agent(self._stages[topic]).processed += 1
+                self.ctx.health.agent(self.resolver.stages[topic]).processed += 1
         return positions, self._send(batches, now)
 
     def _send(self, batches: Mapping[int, list[ResolvedEntry]], now: float) -> set[int]:
@@ -377,87 +376,3 @@ class ResolveFront:
                 sent += 1
         self.ctx.health.outputs[self.topics.batches] += sent
         return set(batches)
-
-    def _resolve(
-        self, msg: Message, topic: str, partition: int, offset: int, now: float, wall_ms: int
-    ) -> list[ResolvedEntry]:
-        """The event's entry for its user, and one for its far end if it has one."""
-        # fastavro dicts, not models: the join builds (and validates) the model once, and a
-        # model here plus a copy and re-encode cost about 0.2 ms per event.
-        serde = self.ctx.serde
-        value = msg.value()
-        name, record = serde.decode_avro(value, topic=topic, partition=partition, offset=offset)
-        if not name.startswith(EVENT_NAMESPACES):
-            raise UnexpectedRecordError(
-                Source(topic, partition, offset), name, "a product or community event"
-            )
-        event_ms = to_ms(record["occurred_at"])
-        # Refused before it can move its partition's clock days ahead (dead-lettered).
-        require_not_future(event_ms, wall_ms, self._max_ahead_ms)
-        canonical: str | None = record.get("canonical_id")
-        out = self._outputs[topic]
-        source = f"{topic}:{partition}"
-        if canonical is None:
-            identity = record["identity"]
-            key = identity_key(identity["provider"], identity["external_id"])
-            if msg.key() != key.encode():
-                # Keyed by something else: resolve it on the partition that owns its identity
-                # (its event time counts there, when it is read again).
-                self.producer.produce(topic, value, key.encode(), headers=_headers(msg))
-                self.clocks.tag(source, offset, None, now)
-                self.ctx.health.outputs[topic] += 1
-                return []
-            tag = self._tag(source, offset, event_ms, now)
-            canonical = self.links.resolve(key, tag)
-            record["canonical_id"] = canonical
-            value = serde.encode_avro(name, record, out)
-        else:
-            tag = self._tag(source, offset, event_ms, now)
-        assert value is not None  # decode refused empty values
-        if len(value) > self.ctx.settings.worker.forward_max_bytes:
-            raise RecordTooLargeToForward(
-                f"{topic}[{partition}]@{offset}: {name} of {len(value)} bytes is too large to forward "
-                f"(worker.forward_max_bytes = {self.ctx.settings.worker.forward_max_bytes})"
-            )
-        self.producer.produce(out, value, canonical.encode())
-        self.ctx.health.outputs[out] += 1
-        entries = [ResolvedEntry(topic, partition, offset, canonical, value, tag)]
-        far = far_end(name, record)
-        if far is not None:
-            target = self.links.resolve(far.key, tag)
-            if target != canonical:  # talking to oneself is not a relationship
-                edges = self.topics.edges
-                edge = relationship_edge(record, far, canonical, target, self.ctx.clock())
-                self.producer.produce(edges, serde.encode(edge, edges), canonical.encode())
-                self.ctx.health.outputs[edges] += 1
-                direct = far.kind.value != "REACTION"
-                interaction = Interaction(far.kind.value, far.ref, direct, event_ms).to_bytes()
-                entries.append(
-                    ResolvedEntry(
-                        topic, partition, offset, target, interaction, tag, EntryKind.INTERACTION, 1
-                    )
-                )
-        return entries
-
-    def _tag(self, source: str, offset: int, event_ms: int, now: float) -> int:
-        tag = self.clocks.tag(source, offset, event_ms, now)
-        return tag if tag is not None else event_ms
-
-    def _dead_letter(self, source: Source, exc: BaseException) -> None:
-        stage = self._stages.get(source.topic, "resolve")
-        log.warning(
-            "dead-lettering %s[%s]@%s in %s: %s", source.topic, source.partition, source.offset, stage, exc
-        )
-        failed_at_ms = to_ms(self.ctx.clock())
-        letter = build_dead_letter(
-            source, exc, stage, failed_at_ms, self.ctx.settings.worker.dead_letter_max_bytes
-        )
-        # A dead letter that cannot even be queued (too large for the producer) is fatal:
-        # the batch's offsets are stored only after everything in it was delivered.
-        self.producer.produce(self.topics.dead_letters, letter.value, letter.key, headers=letter.headers)
-        self.ctx.health.dead_lettered(stage, exc, self.topics.dead_letters)
-
-
-def _headers(msg: Message) -> list[tuple[str, bytes]]:
-    headers: Any = msg.headers() or []
-    return [(k, v if isinstance(v, bytes) else (v or "").encode()) for k, v in headers]
