@@ -76,6 +76,9 @@ class UserState(BaseModel):
     applied: dict[str, int] = Field(default_factory=dict)
     # Event ids folded in lately: a service that re-sends an event counts it once.
     recent_event_ids: list[str] = Field(default_factory=list)
+    # The event time the user's next judgement was last scheduled from (activity/schedule.py):
+    # a due queue rebuilt after a restart holds the same due times as before it.
+    due_from_ms: int | None = None
     # Per input partition, the offset of the last interaction with this user applied
     # (replies, mentions, reactions by others arrive in their source's order too).
     applied_interactions: dict[str, int] = Field(default_factory=dict)

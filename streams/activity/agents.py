@@ -137,7 +137,8 @@ def register(
                 if queue is None or stored is None:
                     continue
                 state = UserState.model_validate_json(stored)
-                queue.set(canonical_id, next_check_ms(state, state.last_event_ms, cfg))
+                since = state.last_event_ms if state.due_from_ms is None else state.due_from_ms
+                queue.set(canonical_id, next_check_ms(state, since, cfg))
             due.update(fresh)
         return due[partition]
 

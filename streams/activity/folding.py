@@ -126,7 +126,18 @@ class Folder:
                 self.hooks.publish(canonical_id, result)
                 if result.state != judged:
                     out.changed[canonical_id] = result.state
-                queue.set(canonical_id, next_check_ms(result.state, at, self.cfg))
+                self._schedule(result.state, at, queue, out)
+
+    def _schedule(self, state: UserState, from_ms: int, queue: DueQueue, out: FoldOut) -> None:
+        """Queue the user's next judgement, due after ``from_ms``, and keep ``from_ms`` in the
+        state: a queue rebuilt after a restart then holds the same times, instead of judging
+        again, with today's state, times already judged."""
+        if state.awaiting or state.merged_into is not None:
+            queue.set(state.canonical_id, None)  # judged when the merge arrives / never
+            return
+        queue.set(state.canonical_id, next_check_ms(state, from_ms, self.cfg))
+        if state.due_from_ms != from_ms:
+            out.changed[state.canonical_id] = state.model_copy(update={"due_from_ms": from_ms})
 
     def _current(self, canonical_id: str, out: FoldOut) -> UserState | None:
         return out.changed[canonical_id] if canonical_id in out.changed else self.hooks.load(canonical_id)
@@ -171,7 +182,7 @@ class Folder:
         out.signals.extend(_forward_signal(forward) for forward in outcome.forwards)
         for canonical_id, state in outcome.states.items():
             out.changed[canonical_id] = state
-            queue.set(canonical_id, next_check_ms(state, state.last_event_ms, self.cfg))
+            self._schedule(state, state.last_event_ms, queue, out)
         out.done.extend(item[1][1] for item in items)
 
     def _interaction(
@@ -194,10 +205,7 @@ class Folder:
             update={"applied_interactions": {**updated.applied_interactions, entry.source: entry.offset}}
         )
         out.changed[entry.canonical_id] = updated
-        queue.set(
-            entry.canonical_id,
-            next_check_ms(updated, max(inter.occurred_at_ms, updated.last_event_ms), self.cfg),
-        )
+        self._schedule(updated, max(inter.occurred_at_ms, updated.last_event_ms), queue, out)
 
     def _merge_out(
         self, entry: ResolvedEntry, state: UserState | None, queue: DueQueue, out: FoldOut
@@ -269,11 +277,8 @@ class Folder:
             previous = 0 if base is None else base.orbit_level
             self._publish_merge(merged, previous, f"{person.canonical_id}:merge:{marker.merge_id}", marker)
         out.changed[person.canonical_id] = merged
-        queue.set(
-            person.canonical_id,
-            None if merged.awaiting else next_check_ms(merged, merged.last_event_ms, self.cfg),
-        )
-        return merged
+        self._schedule(merged, merged.last_event_ms, queue, out)
+        return out.changed[person.canonical_id]
 
     def _publish_merge(self, state: UserState, previous_level: int, update_id: str, marker: Marker) -> None:
         update = score_update(
@@ -330,7 +335,7 @@ class Folder:
         """Fold the entries that waited for the merge, with the person's judgements between them."""
         items = self.parked.get(partition, {}).pop(person, [])
         own = DueQueue()
-        own.set(person, next_check_ms(state, state.last_event_ms, self.cfg))
+        self._schedule(state, state.last_event_ms, own, out)
         self.fold(partition, items, watermark, own, out)
         queue.set(person, own.due_of(person))
 
@@ -349,6 +354,4 @@ class Folder:
         update_id = f"{marker.into}:{marker.merge_id.removeprefix(EVENT_MERGE)}"
         self._publish_merge(merged, previous, update_id, marker)
         out.changed[marker.into] = merged
-        queue.set(
-            marker.into, None if merged.awaiting else next_check_ms(merged, merged.last_event_ms, self.cfg)
-        )
+        self._schedule(merged, merged.last_event_ms, queue, out)

@@ -11,7 +11,7 @@ from schemas.serde import AvroSerde
 from streams.activity.folding import Folder, FoldHooks, FoldOut, Released
 from streams.activity.join import BatchOutcome, JoinStep
 from streams.activity.process import StepResult
-from streams.activity.schedule import DueQueue
+from streams.activity.schedule import DueQueue, next_check_ms
 from streams.batches import EntryKind, ResolvedEntry
 from streams.messages import Interaction, Marker, UserSignal
 from streams.state import UserState
@@ -159,3 +159,23 @@ def test_an_interaction_entry_is_applied_once_in_its_sources_order() -> None:
     assert table.users[PERSON].answered_posts == ["q1"]
     again = folder.fold(0, [(tag, (entry, 4))], None, queue)  # redelivered after a restart
     assert again.changed == {} and again.done == [4]
+
+
+def test_a_judgement_keeps_the_time_it_was_scheduled_from_so_a_rebuilt_queue_matches() -> None:
+    table = Table()
+    folder = Folder(CFG, JoinStep(CFG, SERDE), table.hooks())
+    queue = DueQueue()
+    used = _event("FeatureUsed", ev.product("grace-1"), PERSON, 1, 0, PRODUCT)
+    table.write(folder.fold(0, [used], None, queue))
+    first_due = queue.due_of(PERSON)
+    assert first_due is not None and table.users[PERSON].due_from_ms == to_ms(ev.at(hours=1))
+    # Every input has passed the due time: the user is judged there, and the next due time
+    # is scheduled from it (not from the last event, which a restart would start from).
+    table.write(folder.fold(0, [], first_due + 1, queue))
+    state = table.users[PERSON]
+    assert state.due_from_ms == first_due
+    assert (
+        queue.due_of(PERSON)
+        == next_check_ms(state, first_due, CFG)
+        != next_check_ms(state, state.last_event_ms, CFG)
+    )
