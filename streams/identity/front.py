@@ -108,6 +108,7 @@ class ResolveFront:
         self.clocks = SourceClocks(w.source_idle_ms)
         self._poll_s = min(0.1, w.source_idle_ms / 2000)
         n = ctx.partitions
+        self._prune_at = time.monotonic() + 30
         self.reporter = ClockReporter(producer, topics.batches, n, w.clock_report_ms, ctx.health)
         # Pure functions of their key, each a sixth or seventh of the stage's CPU when
         # computed per event: the deterministic id of an unlinked identity (a UUIDv5) and
@@ -236,12 +237,26 @@ class ResolveFront:
         messages: list[Message] = []
         if first is not None:
             messages = [first, *self.consumer.consume(self._max_batch - 1, 0)]
+        if time.monotonic() >= self._prune_at:
+            self._prune_links()
         if not messages and not self.reader.take_buffered():
             return [], []
         outcomes = self.reader.catch_up()
         while outcomes is None and not self._stopping:  # the broker did not answer: again
             outcomes = self.reader.catch_up()
         return messages, outcomes or []
+
+    def _prune_links(self) -> None:
+        """The link outcomes kept for a takeover need go back only to what the group has
+        committed for each link partition (one broker call, every half minute)."""
+        self._prune_at = time.monotonic() + 30
+        tps = self._link_tps(set(range(self.ctx.partitions)))
+        try:
+            committed = self.consumer.committed(tps, timeout=5)
+        except KafkaException as exc:
+            log.warning("identity links: committed offsets not known (%s)", exc)
+            return
+        self.reader.prune({tp.partition: tp.offset for tp in committed if tp.offset >= 0})
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()

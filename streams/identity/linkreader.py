@@ -117,6 +117,14 @@ class LinkReader:
             self._take(self.consumer.consume(500, min(left, 0.1)))
         return self.apply()
 
+    def prune(self, committed: dict[int, int]) -> None:
+        """Forget the outcomes before each partition's committed offset: whoever owns a
+        partition next starts from there, so only later outcomes may still be sent."""
+        for partition, offset in committed.items():
+            kept = self.applied.get(partition)
+            if kept and kept[0].link.offset < offset:
+                self.applied[partition] = [o for o in kept if o.link.offset >= offset]
+
     def apply(self) -> list[LinkOutcome]:
         """Apply what was read, in link order."""
         outcomes = []

@@ -101,3 +101,17 @@ def test_the_same_links_in_any_arrival_order_give_the_same_map_and_outcomes(
     shuffled = list(arrived)
     rng.shuffle(shuffled)
     assert apply_all(shuffled) == apply_all(arrived)
+
+
+def test_the_reader_keeps_outcomes_only_from_each_partitions_committed_offset() -> None:
+    from streams.identity.linkmap import LinkOutcome
+    from streams.identity.linkreader import LinkReader
+
+    reader = LinkReader.__new__(LinkReader)  # no consumer: only the kept outcomes
+    reader.applied = {
+        0: [LinkOutcome(_link(PRODUCT, EMAIL, 1, offset=o)) for o in range(5)],
+        1: [LinkOutcome(_link(PRODUCT, GITHUB, 1, partition=1, offset=o)) for o in range(3)],
+    }
+    reader.prune({0: 3, 1: 0})
+    assert [o.link.offset for o in reader.applied[0]] == [3, 4]
+    assert [o.link.offset for o in reader.applied[1]] == [0, 1, 2]
