@@ -85,16 +85,16 @@ def _start_resolve_front(
     front = ResolveFront(
         app,
         ctx,
-        join.identities,
         producer,
         FrontTopics(
-            links=join.links.get_topic_name(),
+            links=join.links,
             product_in=ctx.topic_name(PRODUCT_EVENTS),
             community_in=ctx.topic_name(COMMUNITY_EVENTS),
             product_out=join.product_by_user.get_topic_name(),
             community_out=join.community_by_user.get_topic_name(),
             batches=batches,
-            interactions=join.interactions.get_topic_name(),
+            edges=join.edges,
+            refusals=join.refusals,
             dead_letters=ctx.topic_name(DEAD_LETTERS),
         ),
     )
@@ -103,7 +103,7 @@ def _start_resolve_front(
         await front.sync_assignment()
 
     async def on_revoked(_app: Any, revoked: set[Any], **_kwargs: Any) -> None:
-        await front.release({tp.partition for tp in revoked if tp.topic == front.topics.links})
+        await front.release({tp.partition for tp in revoked if tp.topic == front.topics.batches})
 
     async def on_shutdown(_app: Any, **_kwargs: Any) -> None:
         await front.close()
@@ -145,7 +145,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
     producer = _fast_producer(settings, "join")
     app.fast_producer = producer
     dead_letters = DeadLetters(app, ctx)
-    join_topics = identity_agents.register(app, ctx, dead_letters)
+    join_topics = identity_agents.register(app, ctx)
     mentor_topics = mentor_agents.register(app, ctx, dead_letters)
     batches = activity_agents.register(app, ctx, dead_letters, join_topics, mentor_topics, producer)
     # The resolve stage has its own, so neither stage's flush waits for the other's records

@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import IntEnum
 from typing import Any
 
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
@@ -42,6 +43,8 @@ _SCHEMA = parse_schema(
                             {"name": "tag", "type": "long"},
                             {"name": "canonical_id", "type": "string"},
                             {"name": "value", "type": "bytes"},
+                            {"name": "kind", "type": "int"},
+                            {"name": "sub", "type": "int"},
                         ],
                     },
                 },
@@ -66,9 +69,24 @@ _SCHEMA = parse_schema(
 )
 
 
+class EntryKind(IntEnum):
+    """What an entry asks of the user ``canonical_id`` names."""
+
+    EVENT = 0  # fold this event (value: its Avro bytes, canonical id set)
+    MERGE_OUT = 1  # an identity link: hand this id's activity to its person (value: Marker)
+    MERGE_EXPECT = 2  # an identity link: this person receives a merged id's activity (value: Marker)
+    INTERACTION = 3  # someone interacted with this user (value: Interaction JSON)
+
+
+# Entries one source record may give rise to (the event, its far end; a link's markers):
+# their place in the source's order is offset * SUBS + sub.
+SUBS = 8
+
+
 @dataclass(frozen=True, slots=True)
 class ResolvedEntry:
-    """One event resolved to ``canonical_id``; ``value`` is its Avro bytes with that id set."""
+    """One entry for user ``canonical_id``; for an event, ``value`` is its Avro bytes with
+    that id set."""
 
     topic: str
     partition: int
@@ -77,11 +95,18 @@ class ResolvedEntry:
     value: bytes
     # The largest event time of its source partition up to and including it.
     tag: int = 0
+    kind: EntryKind = EntryKind.EVENT
+    sub: int = 0
 
     @property
     def source(self) -> str:
-        """The input partition this event was read from, as user state records it."""
+        """The input partition this entry comes from, as user state records it."""
         return f"{self.topic}:{self.partition}"
+
+    @property
+    def sequence(self) -> int:
+        """Its place among its source's entries."""
+        return self.offset * SUBS + self.sub
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +134,8 @@ def encode_batch(entries: list[ResolvedEntry], clocks: Mapping[str, SourceClock]
                 "tag": e.tag,
                 "canonical_id": e.canonical_id,
                 "value": e.value,
+                "kind": int(e.kind),
+                "sub": e.sub,
             }
             for e in entries
         ],
@@ -122,8 +149,31 @@ def decode_batch(data: bytes) -> ResolvedBatch:
     record: Any = schemaless_reader(io.BytesIO(data), _SCHEMA, None)
     return ResolvedBatch(
         [
-            ResolvedEntry(e["topic"], e["partition"], e["offset"], e["canonical_id"], e["value"], e["tag"])
+            ResolvedEntry(
+                e["topic"],
+                e["partition"],
+                e["offset"],
+                e["canonical_id"],
+                e["value"],
+                e["tag"],
+                EntryKind(e["kind"]),
+                e["sub"],
+            )
             for e in record["entries"]
         ],
         {c["source"]: SourceClock(c["at_ms"], c["idle"]) for c in record["clocks"]},
     )
+
+
+def chunk_entries(entries: list[ResolvedEntry], limit: int) -> list[list[ResolvedEntry]]:
+    """Consecutive runs of entries whose record stays under ``limit`` bytes (roughly)."""
+    chunks: list[list[ResolvedEntry]] = [[]]
+    size = 0
+    for entry in entries:
+        entry_size = len(entry.value) + len(entry.canonical_id) + len(entry.topic) + 32
+        if chunks[-1] and size + entry_size > limit:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(entry)
+        size += entry_size
+    return chunks

@@ -5,6 +5,9 @@ Times are epoch milliseconds, as in the Avro contract.
 
 from __future__ import annotations
 
+import dataclasses
+import json
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -13,55 +16,12 @@ import faust
 from streams.exceptions import UnknownSignalKindError
 
 
-class LinkRequest(faust.Record, serializer="json"):
-    """Second hop of a link: sent to the partition that owns ``second_key``."""
-
-    first_key: str
-    second_key: str
-    first_canonical: str | None
-    explicit_canonical: str | None
-    event_id: str
-    occurred_at_ms: int
-    sent_at_ms: int | None
-
-
-class Assignment(faust.Record, serializer="json"):
-    """Third hop: compare-and-set ``key``'s canonical id on the partition that owns it.
-
-    Set only if the entry still holds ``expected``. If another link got there first, the
-    ``partner`` identity (linked by this same link moments ago) follows ``key`` instead,
-    or, when there is no partner to move, the link is refused as a merge.
-    """
-
-    key: str
-    canonical_id: str
-    expected: str | None
-    partner_key: str | None
-    other_key: str
-    event_id: str
-    occurred_at_ms: int
-    sent_at_ms: int | None
-
-
-class InteractionRequest(faust.Record, serializer="json"):
-    """An interaction whose target identity still needs resolving (on its own partition)."""
-
-    target_key: str
-    from_canonical_id: str
-    kind: str
-    weight: float
-    ref: str | None
-    event_id: str
-    occurred_at_ms: int
-    sent_at_ms: int | None
-
-
 class SignalKind(StrEnum):
     """What a :class:`UserSignal` asks of the user's partition."""
 
-    INTERACTION = "interaction"  # someone interacted with this user (reach)
-    MERGE_OUT = "merge-out"  # send this id's state to the person it was merged into
-    MERGE_IN = "merge-in"  # fold a merged id's state into this person's
+    # Fold a merged id's state into this person's (sent by the merged id's join partition;
+    # interactions and the links' markers travel as batch entries, in the join's order).
+    MERGE_IN = "merge-in"
 
 
 def signal_kind(signal: UserSignal, message: Any) -> SignalKind:
@@ -73,17 +33,13 @@ def signal_kind(signal: UserSignal, message: Any) -> SignalKind:
 
 
 class UserSignal(faust.Record, serializer="json"):
-    """Keyed by canonical id: someone interacted with this user (reach), or a merge of an
-    identity's earlier activity into its person."""
+    """Keyed by canonical id: an identity's earlier activity, moving into its person."""
 
     kind: str  # a SignalKind value (JSON on the wire)
     canonical_id: str | None = None
-    interaction_kind: str | None = None
-    ref: str | None = None  # the post interacted with: a reply can close an open question
-    direct: bool = True
     occurred_at_ms: int = 0
-    # Merges (activity/merge.py): "merge-out" goes to the old id's partition, which sends
-    # its state ("merge-in") to the person's id ``into``. Stamped with the link event.
+    # Merges (activity/merge.py): the old id's partition sends its state to the person's
+    # id. Stamped with the link event. No state: the old id had no activity to move.
     into: str | None = None
     state: str | None = None  # UserState JSON
     merge_id: str | None = None
@@ -138,3 +94,41 @@ class MentorClock(faust.Record, serializer="json"):
     senders: list[int]
     at_ms: list[int | None]
     idle: list[bool]
+
+
+@dataclass(frozen=True, slots=True)
+class Marker:
+    """An identity link's place in the join's order (batch entries MERGE_OUT / MERGE_EXPECT):
+    ``old``'s activity so far moves to ``into`` (activity/merge.py)."""
+
+    old: str
+    into: str
+    merge_id: str
+    event_id: str
+    occurred_at_ms: int
+    sent_at_ms: int | None
+
+    def to_bytes(self) -> bytes:
+        return json.dumps(dataclasses.asdict(self), separators=(",", ":")).encode()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Marker:
+        return cls(**json.loads(data))
+
+
+@dataclass(frozen=True, slots=True)
+class Interaction:
+    """Someone interacted with the entry's user (batch entry INTERACTION): reach, and a reply
+    or answer closes the open question ``ref``."""
+
+    kind: str  # an EdgeKind value
+    ref: str | None
+    direct: bool
+    occurred_at_ms: int
+
+    def to_bytes(self) -> bytes:
+        return json.dumps(dataclasses.asdict(self), separators=(",", ":")).encode()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Interaction:
+        return cls(**json.loads(data))

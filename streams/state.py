@@ -64,12 +64,24 @@ class UserState(BaseModel):
     merged: list[str] = Field(default_factory=list)
     # Set when this id's activity moved to the person it was linked to: a husk, not a user.
     merged_into: str | None = None
+    # Merges whose place in the order was reached (an identity link's MERGE_EXPECT) but
+    # whose activity has not arrived yet: until it has, this user's later entries wait.
+    awaiting: list[str] = Field(default_factory=list)
+    # Merged activity that arrived before its place in the order: merge id -> the old id's
+    # state JSON ("": it had none), folded in when the order reaches it.
+    early_merges: dict[str, str] = Field(default_factory=dict)
     # Idempotence under redelivery (activity/join.py): per input partition
     # ("topic:partition"), the offset of the last event folded in. One identity's events
     # arrive in order on one partition, so an event at or before it is a redelivery.
     applied: dict[str, int] = Field(default_factory=dict)
     # Event ids folded in lately: a service that re-sends an event counts it once.
     recent_event_ids: list[str] = Field(default_factory=list)
+    # The event time the user's next judgement was last scheduled from (activity/schedule.py):
+    # a due queue rebuilt after a restart holds the same due times as before it.
+    due_from_ms: int | None = None
+    # Per input partition, the offset of the last interaction with this user applied
+    # (replies, mentions, reactions by others arrive in their source's order too).
+    applied_interactions: dict[str, int] = Field(default_factory=dict)
     # Account facts (streams/accounts/): the current plan, the team (work email
     # domain), and what the last account-health output said, so it is emitted on change only.
     plan: str | None = None

@@ -21,7 +21,6 @@ from typing import Any
 import faust
 from faust.types import TP
 
-from foundation.caching import BoundedCache
 from streams.fastout import FastProducer
 
 
@@ -55,33 +54,3 @@ class FastChangelogTable(faust.Table):
 
     def on_key_del(self, key: Any) -> None:
         self._send_fast(key, None, "raw")
-
-
-class ReadCachedTable(faust.Table):
-    """``faust.Table`` with a bounded read cache for lookups from outside stream iteration.
-
-    The resolve stage looks up every event's identity; through Faust's store that is a
-    mapping lookup, a containment check and a search of every partition's database
-    (no current event names the partition), about a quarter of the stage's CPU. Only this
-    worker writes the partitions it owns, and every such write passes
-    :meth:`on_key_set` / :meth:`on_key_del`, so the cache is kept current by them and
-    dropped whenever partitions move (recovery writes to the store directly).
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self._cache = BoundedCache[Any, Any](self.get)
-        super().__init__(*args, **kwargs)
-
-    def cached_get(self, key: Any) -> Any:
-        return self._cache.get(key)
-
-    def clear_cache(self) -> None:
-        self._cache.clear()
-
-    def on_key_set(self, key: Any, value: Any) -> None:
-        self._cache.forget(key)
-        super().on_key_set(key, value)
-
-    def on_key_del(self, key: Any) -> None:
-        self._cache.forget(key)
-        super().on_key_del(key)

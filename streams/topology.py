@@ -14,12 +14,7 @@ from foundation.names import COMMUNITY_BY_USER, PRODUCT_BY_USER
 from foundation.settings import Settings
 from schemas import topics
 from streams.activity.agents import USER_EVENT_BATCHES
-from streams.identity.agents import (
-    ASSIGNMENTS,
-    INTERACTIONS_BY_IDENTITY,
-    LINK_REQUESTS,
-    USER_SIGNALS,
-)
+from streams.identity.agents import USER_SIGNALS
 from streams.mentors.agents import HELP_REQUESTS, SOLUTIONS
 
 PUBLIC_TOPICS = (
@@ -41,9 +36,6 @@ PUBLIC_TOPICS = (
 HOP_TOPICS = (
     USER_EVENT_BATCHES,
     USER_SIGNALS,
-    LINK_REQUESTS,
-    ASSIGNMENTS,
-    INTERACTIONS_BY_IDENTITY,
     HELP_REQUESTS,
     SOLUTIONS,
 )

@@ -1,17 +1,18 @@
 """The per-user join: one agent consumes both re-keyed streams into per-user table state.
 
-Topics in:  user-event-batches (resolved events of both inputs, many to a record, with
-            the resolve stages' clocks), user-signals (reach interactions and identity
-            merges, keyed by canonical id).
+Topics in:  user-event-batches (resolved events of both inputs, interactions and identity
+            links' merge markers, many to a record, with the resolve stages' clocks),
+            user-signals (a merged id's activity moving to its person).
 Topics out: engagement-scores, churn-triggers, account-health, mentor help requests and solutions.
 
 Faust has no working stream-stream join (faust/joins.py raises NotImplementedError), so
 the join is this: both inputs resolved to canonical ids upstream, read here by one agent
 into the ``users`` table, in one event-time order across every input partition
-(streams/ordering.py), whatever the arrival order. Absence triggers (silence, unanswered
-questions) need time to pass without events: each user has a due time (schedule.py), and
-a user is judged at exactly that event time, between the events before it and those after
-it, once every input has passed it. Judgements therefore depend on the events only.
+(streams/ordering.py), whatever the arrival order (the fold itself: folding.py). Absence triggers
+(silence, unanswered questions) need time to pass without events: each user has a due
+time (schedule.py), and a user is judged at exactly that event time, between the events
+before it and those after it, once every input has passed it. Judgements therefore
+depend on the events only.
 
 A record whose events are still waiting caps the offsets Faust commits (transport.py), so
 after a crash it is read again, and the users' states skip what they already hold.
@@ -28,12 +29,12 @@ from schemas.topics import (
     COMMUNITY_EVENTS,
     DEAD_LETTERS,
     ENGAGEMENT_SCORES,
+    IDENTITY_LINKS,
     PRODUCT_EVENTS,
 )
-from streams.accounts.health import after_tick
-from streams.activity.join import Applied, BatchOutcome, Forward, JoinStep
-from streams.activity.merge import merge_states
-from streams.activity.process import StepResult, apply_interaction, check_absence, score_update
+from streams.activity.folding import Folder, FoldHooks, FoldOut
+from streams.activity.join import Applied, BatchOutcome, JoinStep
+from streams.activity.process import StepResult
 from streams.activity.schedule import DueQueue, next_check_ms
 from streams.batches import ResolvedEntry, decode_batch
 from streams.context import StreamContext
@@ -43,17 +44,15 @@ from streams.identity.agents import JoinTopics
 from streams.mentors.agents import MentorTopics
 from streams.mentors.outbox import MentorOutbox
 from streams.mentors.routing import mentor_records
-from streams.messages import SignalKind, UserSignal, signal_kind
+from streams.messages import UserSignal, signal_kind
 from streams.ordering import EventTimeMerge, sources_of
 from streams.partitioning import partition_of
-from streams.state import Decayed, UserState
+from streams.state import UserState
 from streams.tables import FastChangelogTable
-from streams.timeconv import from_ms, from_ms_or_none, to_ms
+from streams.timeconv import to_ms
 from streams.transport import WorkerApp
 
 USER_TABLE = "users"
-# Merge id of one event forwarded from a merged id to its person (then "<prefix><event id>").
-EVENT_MERGE = "event:"
 USER_EVENT_BATCHES = "user-event-batches"
 
 
@@ -75,7 +74,10 @@ def register(
     help_name = mentors.help_requests.get_topic_name()
     solutions_name = mentors.solutions.get_topic_name()
     # Every partition the resolve stages read: the join waits for each to pass an event.
-    sources = sources_of((ctx.topic_name(PRODUCT_EVENTS), ctx.topic_name(COMMUNITY_EVENTS)), n)
+    # Links first: a link and an event of the same tag, the link applies to the event.
+    sources = sources_of(
+        (ctx.topic_name(IDENTITY_LINKS), ctx.topic_name(PRODUCT_EVENTS), ctx.topic_name(COMMUNITY_EVENTS)), n
+    )
     # Resolved events, many per record, one record per destination partition per batch.
     batches = app.topic(
         ctx.topic_name(USER_EVENT_BATCHES),
@@ -120,12 +122,6 @@ def register(
         stored = users.get(canonical_id)
         return None if stored is None else UserState.model_validate_json(stored)
 
-    def store(state: UserState, partition: int, now_ms: int) -> None:
-        users[state.canonical_id] = state.model_dump_json().encode()
-        queue = due.get(partition)
-        if queue is not None:  # else built from the table when the partition is first folded
-            queue.set(state.canonical_id, next_check_ms(state, now_ms, cfg))
-
     def queue_for(partition: int) -> DueQueue:
         """The partition's due queue; after a rebalance, one scan of the table builds the
         queues of every partition this worker now owns, not one scan per partition."""
@@ -133,13 +129,16 @@ def register(
             signals_topic = join.user_signals.get_topic_name()
             owned = {tp.partition for tp in app.consumer.assignment() if tp.topic == signals_topic}
             fresh = {p: DueQueue() for p in owned | {partition} if p not in due}
-            for canonical_id in list(users.keys()):
+            # Items, not keys then get: inside a handler Faust's RocksDB store reads a key
+            # from the current record's partition, so other partitions' users read as
+            # missing and their queues came out empty (judgements lost after a restart).
+            for canonical_id, stored in list(users.items()):
                 queue = fresh.get(partition_of(canonical_id, n))
-                if queue is None:
+                if queue is None or stored is None:
                     continue
-                state = load(canonical_id)
-                if state is not None:
-                    queue.set(canonical_id, next_check_ms(state, state.last_event_ms, cfg))
+                state = UserState.model_validate_json(stored)
+                since = state.last_event_ms if state.due_from_ms is None else state.due_from_ms
+                queue.set(canonical_id, next_check_ms(state, since, cfg))
             due.update(fresh)
         return due[partition]
 
@@ -151,6 +150,7 @@ def register(
             # Their records were never acked: the next owner reads them again.
             merges.pop(partition, None)
             held.pop(partition, None)
+            folder.forget(partition)
 
     # mode's handler type is a Protocol no plain function satisfies under mypy.
     app.on_partitions_revoked.connect(on_revoked)  # type: ignore[arg-type]
@@ -190,6 +190,17 @@ def register(
         if applied.entry is not None:
             to_mentors.add(partition, applied.entry, mentor_records(applied.event, applied.result.state))
 
+    def tell_mentors(partition: int) -> None:
+        """After a fold: this partition's mentor records, and how far it has got (entries
+        parked for a person waiting on a merge are not released yet)."""
+        merge = merges.get(partition)
+        if merge is None:
+            return
+        watermark, floor = merge.watermark(), folder.parked_floor(partition)
+        if floor is not None:
+            watermark = floor if watermark is None else min(watermark, floor)
+        to_mentors.send(partition, watermark, merge.idle() and floor is None)
+
     def dead_letter_entries(outcome: BatchOutcome) -> None:
         failed_at_ms = wall_ms()
         max_bytes = ctx.settings.worker.dead_letter_max_bytes
@@ -201,71 +212,40 @@ def register(
             producer.produce(dead_letters_name, letter.value, letter.key, headers=letter.headers)
             ctx.health.dead_lettered("user-activity", exc, dead_letters_name)
 
-    def fold(
-        partition: int, released: list[tuple[int, tuple[ResolvedEntry, int]]], watermark: int | None
-    ) -> tuple[dict[str, UserState], list[Forward]]:
-        """Fold released events and the judgements due between them, in event-time order.
+    folder = Folder(
+        cfg,
+        step,
+        FoldHooks(
+            load=load,
+            publish=publish,
+            route_to_mentors=route_to_mentors,
+            dead_letter=dead_letter_entries,
+            clock=ctx.clock,
+        ),
+    )
+    signals_name = join.user_signals.get_topic_name()
 
-        A user due at ``d`` is judged after the events tagged up to ``d`` and before those
-        after it; with no event left, only once every input has passed ``d`` (the
-        watermark). Returns every changed state (written by the caller after the flush)
-        and the events whose id was merged into a person meanwhile (sent on to it).
-        """
-        forwards: list[Forward] = []
-        queue = queue_for(partition)
-        changed: dict[str, UserState] = {}
+    def send_signal(signal: UserSignal) -> None:
+        # Faust's own JSON for the record, so the user-signals agent reads it as usual.
+        producer.produce(signals_name, signal.dumps(serializer="json"), (signal.canonical_id or "").encode())
+        outputs[signals_name] += 1
 
-        def current(canonical_id: str) -> UserState | None:
-            return changed[canonical_id] if canonical_id in changed else load(canonical_id)
-
-        i = 0
-        while True:
-            at = queue.peek()
-            j = i
-            while j < len(released) and (at is None or released[j][0] <= at):
-                j += 1
-            if j > i:
-                outcome = step.run([item[0] for _, item in released[i:j]], current, ctx.clock())
-                for applied in outcome.applied:
-                    publish(applied.canonical_id, applied.result)
-                    route_to_mentors(partition, applied)
-                dead_letter_entries(outcome)
-                forwards.extend(outcome.forwards)
-                for canonical_id, state in outcome.states.items():
-                    changed[canonical_id] = state
-                    queue.set(canonical_id, next_check_ms(state, state.last_event_ms, cfg))
-                i = j
-                continue
-            if at is None or (i == len(released) and (watermark is None or at >= watermark)):
-                return changed, forwards
-            for canonical_id in queue.pop_due(at):
-                judged = current(canonical_id)
-                if judged is None:
-                    continue
-                result = after_tick(
-                    check_absence(judged, from_ms(at), cfg, emitted_at=ctx.clock()), at, cfg, ctx.clock()
-                )
-                publish(canonical_id, result)
-                if result.state != judged:
-                    changed[canonical_id] = result.state
-                queue.set(canonical_id, next_check_ms(result.state, at, cfg))
-
-    async def forward_to_person(forward: Forward) -> None:
-        """An event folded after its id was merged: its activity goes to the person too."""
-        event = forward.event
-        await join.user_signals.send(
-            key=forward.into,
-            value=UserSignal(
-                kind=SignalKind.MERGE_IN,
-                canonical_id=forward.into,
-                state=forward.state.model_dump_json(),
-                merge_id=f"{EVENT_MERGE}{event.event_id}",
-                event_id=event.event_id,
-                occurred_at_ms=to_ms(event.occurred_at),
-                sent_at_ms=to_ms(event.sent_at) if event.sent_at else None,
-            ),
-            force=True,
-        )
+    async def finish(partition: int, out: FoldOut) -> None:
+        """Send what the fold asks, then write the states; the entries it consumed no
+        longer hold their records' offsets back."""
+        for signal in out.signals:
+            send_signal(signal)
+        # Outputs are acknowledged before state records their events as applied: a crash
+        # in between replays the events (same outputs, same ids), never skips their outputs.
+        await producer.flush()
+        for state in out.changed.values():
+            users[state.canonical_id] = state.model_dump_json().encode()
+        holds = held.get(partition, {})
+        for offset in out.done:
+            if offset in holds:
+                holds[offset] -= 1
+                if not holds[offset]:
+                    del holds[offset]
 
     async def handle_batch(event: Any) -> None:
         m = event.message
@@ -273,117 +253,24 @@ def register(
         merge = merges.get(m.partition)
         if merge is None:
             merge = merges[m.partition] = EventTimeMerge(sources)
-        waiting = sum(merge.add(e.source, e.tag, e.offset, (e, m.offset)) for e in batch.entries)
-        if waiting:  # no commit past this record until its events are folded in
+        waiting = sum(merge.add(e.source, e.tag, e.sequence, (e, m.offset)) for e in batch.entries)
+        if waiting:  # no commit past this record until its entries are folded in
             held.setdefault(m.partition, {})[m.offset] = waiting
         merge.report(batch.clocks)
         released = list(merge.release())
-        changed, forwards = fold(m.partition, released, merge.watermark())
-        to_mentors.send(m.partition, merge.watermark(), merge.idle())
-        for forward in forwards:
-            await forward_to_person(forward)
-        # Outputs are acknowledged before state records their events as applied: a crash
-        # in between replays the events (same outputs, same ids), never skips their outputs.
-        await producer.flush()
-        for state in changed.values():
-            users[state.canonical_id] = state.model_dump_json().encode()
-        holds = held.get(m.partition, {})
-        for _, (_entry, offset) in released:
-            if offset in holds:
-                holds[offset] -= 1
-                if not holds[offset]:
-                    del holds[offset]
-
-    async def publish_merge_update(
-        state: UserState, previous_level: int, update_id: str, signal: UserSignal
-    ) -> None:
-        """A score update stamped with the link that caused the merge, acknowledged on return."""
-        update = score_update(
-            state,
-            previous_level,
-            cfg,
-            ctx.clock(),
-            update_id=update_id,
-            source_event_id=signal.event_id or update_id,
-            source_occurred_at=from_ms(signal.occurred_at_ms),
-            source_sent_at=from_ms_or_none(signal.sent_at_ms),
-        )
-        publish(state.canonical_id, StepResult(state, update))
-        await producer.flush()
-
-    async def handle_merge_out(signal: UserSignal, partition: int) -> None:
-        """On the old id's partition: hand its state to the person, keep a husk that says so."""
-        old, into = signal.canonical_id, signal.into
-        stored = load(old) if old is not None else None
-        if stored is None or into is None or into == old:
-            return  # no activity before the link: nothing to move
-        state = stored.model_copy(update={"merged_into": None})
-        moved = UserSignal(
-            kind=SignalKind.MERGE_IN,
-            canonical_id=into,
-            state=state.model_dump_json(),
-            merge_id=signal.merge_id,
-            event_id=signal.event_id,
-            occurred_at_ms=signal.occurred_at_ms,
-            sent_at_ms=signal.sent_at_ms,
-        )
-        await join.user_signals.send(key=into, value=moved, force=True)
-        # The old id's last word for analysts: no score, no level, not a member of its own.
-        gone = state.model_copy(
-            update={
-                "product": Decayed(),
-                "community": Decayed(),
-                "reach": Decayed(),
-                "orbit_level": 0,
-                "is_member": False,
-                "last_event_ms": max(state.last_event_ms, signal.occurred_at_ms),
-            }
-        )
-        await publish_merge_update(
-            gone, state.orbit_level, f"{state.canonical_id}:merged-into:{signal.merge_id}", signal
-        )
-        # Kept, not deleted: a redelivered merge-out resends the same merge, which the
-        # person's state ignores, instead of losing state to a tombstone that won the race.
-        # Marked, it also leaves the due queue: a husk is never judged.
-        store(state.model_copy(update={"merged_into": into}), partition, state.last_event_ms)
-
-    async def handle_merge_in(signal: UserSignal, partition: int) -> None:
-        """On the person's partition: fold the moved state in and say so with a score update."""
-        if signal.canonical_id is None or signal.state is None or signal.merge_id is None:
-            raise ValueError("merge-in signal without canonical_id, state or merge_id")
-        canonical_id = signal.canonical_id
-        person = load(canonical_id)
-        merged = merge_states(
-            person, UserState.model_validate_json(signal.state), canonical_id, signal.merge_id, cfg
-        )
-        if merged is person:
-            return  # this merge was folded in before
-        previous = person.orbit_level if person is not None else 0
-        if signal.merge_id.startswith(EVENT_MERGE):  # one forwarded event: its own update id
-            update_id = f"{canonical_id}:{signal.merge_id.removeprefix(EVENT_MERGE)}"
-        else:
-            update_id = f"{canonical_id}:merge:{signal.merge_id}"
-        await publish_merge_update(merged, previous, update_id, signal)
-        store(merged, partition, merged.last_event_ms)
+        out = folder.fold(m.partition, released, merge.watermark(), queue_for(m.partition))
+        tell_mentors(m.partition)
+        await finish(m.partition, out)
 
     async def handle_signal(event: Any) -> None:
         signal: UserSignal = event.value
-        kind = signal_kind(signal, event.message)  # unknown: raises, and run_guarded dead-letters it
-        if kind is SignalKind.INTERACTION and signal.canonical_id is not None:
-            state = apply_interaction(
-                load(signal.canonical_id),
-                signal.canonical_id,
-                signal.interaction_kind or "OTHER",
-                from_ms(signal.occurred_at_ms),
-                signal.direct,
-                cfg,
-                ref=signal.ref,
-            )
-            store(state, event.message.partition, max(signal.occurred_at_ms, state.last_event_ms))
-        elif kind is SignalKind.MERGE_OUT:
-            await handle_merge_out(signal, event.message.partition)
-        elif kind is SignalKind.MERGE_IN:
-            await handle_merge_in(signal, event.message.partition)
+        signal_kind(signal, event.message)  # unknown: raises, and run_guarded dead-letters it
+        partition = event.message.partition
+        merge = merges.get(partition)
+        watermark = merge.watermark() if merge is not None else None
+        out = folder.receive_merge(partition, signal, watermark, queue_for(partition))
+        tell_mentors(partition)
+        await finish(partition, out)
 
     # Both agents read, change and write ``users`` with awaits in between (the flush of
     # outputs): one at a time, so neither writes over a change the other just made.

@@ -106,6 +106,10 @@ def merge_states(
                 source: max(offset, base.applied.get(source, -1))
                 for source, offset in {**base.applied, **other.applied}.items()
             },
+            "applied_interactions": {
+                source: max(offset, base.applied_interactions.get(source, -1))
+                for source, offset in {**base.applied_interactions, **other.applied_interactions}.items()
+            },
             "recent_event_ids": [
                 *[e for e in other.recent_event_ids if e not in base.recent_event_ids],
                 *base.recent_event_ids,

@@ -109,6 +109,9 @@ class DueQueue:
             self._heap = [(due, u) for u, due in self._due.items()]
             heapq.heapify(self._heap)
 
+    def due_of(self, user: str) -> int | None:
+        return self._due.get(user)
+
     def peek(self) -> int | None:
         """The earliest due time queued, or None."""
         heap = self._heap

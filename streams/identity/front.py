@@ -9,20 +9,25 @@ resolves every event against Faust's ``identities`` table and sends:
 - each resolved event to product-by-user / community-by-user (for the sink),
 - per destination partition, one ``user-event-batches`` record holding all of this
   batch's events for that partition (the join reads one record per batch, not per event),
-- interaction requests for the far end of replies, mentions and reactions,
+- for the far end of replies, mentions and reactions, the relationship edge and an
+  interaction entry to the far end's join partition,
+- for the identity links of its partitions, refusals and merge entries (linkstage.py),
 - events keyed by something other than their identity back to the right partition, and
   undecodable ones to dead-letters.
 
-Co-partitioning: it owns exactly the partitions of the input topics whose
-identity-links partition (and so whose slice of the ``identities`` table) Faust gave this
-worker, and takes them only once the table is recovered. Offsets: stored only after the
-batch's sends are acknowledged and committed by librdkafka's auto-commit (and at once on
-revocation), so a crash replays a batch, never skips one; the join recognises the replay.
+Identities: every stage reads every identity link and applies them in one order
+(linkreader.py, linkmap.py); after reading a batch of events and before resolving it, it
+reads the links to their end, and resolves each event as of its tag.
+
+Partitions: it owns the partitions of the input topics (and of identity-links) whose
+join partition Faust gave this worker. Offsets: stored only after the batch's sends are
+acknowledged and committed by librdkafka's auto-commit (and at once on revocation), so a
+crash replays a batch, never skips one; the join recognises the replay.
 
 Order: every entry carries its event-time tag, and every record to the join (and, when
 nothing else goes there, a record of its own at most every ``worker.clock_report_ms``)
 carries this stage's clocks of the partitions it reads (clocks.py), so the join can fold
-events in one event-time order whatever the arrival order (activity/ordering.py).
+events in one event-time order whatever the arrival order (streams/ordering.py).
 """
 
 from __future__ import annotations
@@ -34,28 +39,25 @@ from collections import defaultdict
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
 import faust
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from foundation.caching import BoundedCache
-from schemas.identity import identity_key
-from streams.batches import ResolvedEntry, SourceClock, encode_batch
+from streams.batches import ResolvedEntry, SourceClock, chunk_entries, encode_batch
 from streams.context import StreamContext
-from streams.errors import Action, Source, build_dead_letter, classify
-from streams.exceptions import RecordTooLargeToForward, UnexpectedRecordError
+from streams.errors import Action, Source, classify
 from streams.fastout import FastProducer
 from streams.identity.clocks import SourceClocks, decode_tag, encode_tag
-from streams.identity.future import require_not_future
-from streams.identity.keys import interaction_requests
+from streams.identity.linkmap import LinkMap, LinkOutcome
+from streams.identity.linkreader import LinkReader
+from streams.identity.linkstage import LinkEmitter
+from streams.identity.reports import ClockReporter
+from streams.identity.resolving import EventResolver
 from streams.partitioning import partition_of
 from streams.timeconv import to_ms
 
 log = logging.getLogger(__name__)
-
-# Records the stage resolves (identity links are read by Faust agents).
-EVENT_NAMESPACES = ("orbitstream.product.", "orbitstream.community.")
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,8 @@ class FrontTopics:
     product_out: str
     community_out: str
     batches: str
-    interactions: str
+    edges: str
+    refusals: str
     dead_letters: str
 
 
@@ -76,25 +79,18 @@ class ResolveFront:
     """Reads the event topics in batches and forwards resolved events to the join."""
 
     def __init__(
-        self,
-        app: faust.App,
-        ctx: StreamContext,
-        identities: Any,
-        producer: FastProducer,
-        topics: FrontTopics,
+        self, app: faust.App, ctx: StreamContext, producer: FastProducer, topics: FrontTopics
     ) -> None:
         self.app = app
         self.ctx = ctx
-        self.identities = identities
         self.producer = producer
         self.topics = topics
-        self._outputs = {topics.product_in: topics.product_out, topics.community_in: topics.community_out}
-        self._stages = {topics.product_in: "resolve-product", topics.community_in: "resolve-community"}
         w = ctx.settings.worker
         self._max_batch = w.front_max_batch
+        config = ctx.settings.kafka.confluent_config()
         self.consumer = Consumer(
             {
-                **ctx.settings.kafka.confluent_config(),
+                **config,
                 "group.id": ctx.topic_name(f"{w.app_id}-resolve"),
                 "enable.auto.commit": True,
                 "enable.auto.offset.store": False,
@@ -109,36 +105,67 @@ class ResolveFront:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="resolve-front")
         self._wake = asyncio.Event()
         self._stopping = False
-        self._max_ahead_ms = int(ctx.settings.streams.max_future_hours * 3_600_000)
         self.clocks = SourceClocks(w.source_idle_ms)
         self._poll_s = min(0.1, w.source_idle_ms / 2000)
-        self._report_every_s = w.clock_report_ms / 1000
-        # What each join partition was last told and when, and the greatest tag of the
-        # entries sent to it: a report goes where entries may wait on these clocks, else
-        # at most every quarter second (another stage's entries may wait on them), and
-        # once a second regardless (a restarted join hears of every source).
-        self._reported_at = 0.0
-        self._told: dict[int, tuple[dict[str, SourceClock], float]] = {}
-        self._sent_tag: dict[int, int] = {}
-        self._n_destinations = ctx.partitions
+        n = ctx.partitions
+        self._prune_at = time.monotonic() + 30
+        self.reporter = ClockReporter(producer, topics.batches, n, w.clock_report_ms, ctx.health)
         # Pure functions of their key, each a sixth or seventh of the stage's CPU when
         # computed per event: the deterministic id of an unlinked identity (a UUIDv5) and
         # a canonical id's partition (murmur2 in pure Python).
         self._deterministic = BoundedCache[str, str](ctx.deterministic_id)
-        n = ctx.partitions
         self._partitions = BoundedCache[str, int](lambda canonical_id: partition_of(canonical_id, n))
+        self.links = LinkMap(ctx.deterministic_id, cache=self._deterministic.get)
+        self.reader = LinkReader(
+            {**config, "group.id": ctx.topic_name(f"{w.app_id}-links")},
+            topics.links,
+            n,
+            ctx.serde,
+            self.links,
+            wall_ms=lambda: to_ms(ctx.clock()),
+            max_ahead_ms=int(ctx.settings.streams.max_future_hours * 3_600_000),
+        )
+        self.resolver = EventResolver(
+            ctx,
+            producer,
+            self.links,
+            self.clocks,
+            outputs={topics.product_in: topics.product_out, topics.community_in: topics.community_out},
+            stages={topics.product_in: "resolve-product", topics.community_in: "resolve-community"},
+            edges=topics.edges,
+            dead_letters=topics.dead_letters,
+        )
+        self.emitter = LinkEmitter(
+            ctx,
+            producer,
+            links_topic=topics.links,
+            refusals_topic=topics.refusals,
+            dead_letters_topic=topics.dead_letters,
+            partition_of=self._partitions.get,
+        )
 
     # -- assignment, mirrored from Faust's ------------------------------------------------
     async def sync_assignment(self) -> None:
-        """After a rebalance (tables recovered): own the input partitions Faust gave us."""
-        wanted = {tp.partition for tp in self.app.consumer.assignment() if tp.topic == self.topics.links}
+        """After a rebalance (tables recovered): own the input partitions whose join
+        partitions Faust gave us."""
+        wanted = {tp.partition for tp in self.app.consumer.assignment() if tp.topic == self.topics.batches}
         async with self._lock:
-            self.identities.clear_cache()  # recovery may have rewritten the store
             added = wanted - self.owned
             if added:
-                self.consumer.incremental_assign(self._tps(added))
-                self._take_clocks(self._tps(added))
+                links = self._link_tps(added)
+                self.consumer.incremental_assign(self._tps(added) + links)
+                # Read by the link reader; assigned here only to store their offsets.
+                self.consumer.pause(links)
+                self._take_clocks(self._tps(added) + links)
                 self.owned |= added
+                # What the reader applied before we owned them is ours to send now.
+                batches: dict[int, list[ResolvedEntry]] = {}
+                positions: dict[tuple[str, int], int] = {}
+                for p in sorted(added):
+                    self._emit_links(self.reader.applied[p], batches, positions)
+                self._send(batches, time.monotonic())
+                await self.producer.flush()
+                self._store(positions)
                 log.info("resolve stage took partitions %s", sorted(added))
         self._wake.set()
 
@@ -151,6 +178,8 @@ class ResolveFront:
                 start, _high = self.consumer.get_watermark_offsets(
                     TopicPartition(tp.topic, tp.partition), timeout=10
                 )
+            if tp.topic == self.topics.links:
+                self.emitter.own(tp.partition, start)
             self.clocks.take(f"{tp.topic}:{tp.partition}", decode_tag(tp.metadata), start, now)
 
     async def release(self, partitions: set[int]) -> None:
@@ -161,8 +190,10 @@ class ResolveFront:
                 return
             await self.producer.flush()
             self._commit_now()
-            self.consumer.incremental_unassign(self._tps(gone))
+            self.consumer.incremental_unassign(self._tps(gone) + self._link_tps(gone))
             self.owned -= gone
+            for p in gone:
+                self.emitter.disown(p)
             for topic, partition in list(self.ctx.health.lag):
                 if partition in gone:
                     del self.ctx.health.lag[(topic, partition)]
@@ -174,11 +205,11 @@ class ResolveFront:
         """Until their next owner reports, the join waits for these partitions (one last
         reported idle may fill up while it has no owner)."""
         report = {}
-        for tp in self._tps(partitions):
+        for tp in self._tps(partitions) + self._link_tps(partitions):
             source = f"{tp.topic}:{tp.partition}"
             report[source] = SourceClock(self.clocks.at(source), idle=False)
             self.clocks.drop(source)
-        self._send_report(report, set())
+        self.reporter.send(report, set())
 
     def _tps(self, partitions: set[int]) -> list[TopicPartition]:
         return [
@@ -186,6 +217,9 @@ class ResolveFront:
             for topic in (self.topics.product_in, self.topics.community_in)
             for p in partitions
         ]
+
+    def _link_tps(self, partitions: set[int]) -> list[TopicPartition]:
+        return [TopicPartition(self.topics.links, p) for p in sorted(partitions)]
 
     def _commit_now(self) -> None:
         try:
@@ -195,13 +229,34 @@ class ResolveFront:
                 raise
 
     # -- the loop ------------------------------------------------------------------------
-    def _fetch(self) -> list[Message]:
-        """Block for the first record (up to 100 ms), then take what is already buffered."""
+    def _fetch(self) -> tuple[list[Message], list[LinkOutcome]]:
+        """Block for the first record (up to 100 ms), then take what is already buffered;
+        then read the identity links to their end (when there are events to resolve or
+        links arrived) and apply them."""
         first = self.consumer.poll(self._poll_s)
-        if first is None:
-            return []
-        rest: list[Message] = self.consumer.consume(self._max_batch - 1, 0)
-        return [first, *rest]
+        messages: list[Message] = []
+        if first is not None:
+            messages = [first, *self.consumer.consume(self._max_batch - 1, 0)]
+        if time.monotonic() >= self._prune_at:
+            self._prune_links()
+        if not messages and not self.reader.take_buffered():
+            return [], []
+        outcomes = self.reader.catch_up()
+        while outcomes is None and not self._stopping:  # the broker did not answer: again
+            outcomes = self.reader.catch_up()
+        return messages, outcomes or []
+
+    def _prune_links(self) -> None:
+        """The link outcomes kept for a takeover need go back only to what the group has
+        committed for each link partition (one broker call, every half minute)."""
+        self._prune_at = time.monotonic() + 30
+        tps = self._link_tps(set(range(self.ctx.partitions)))
+        try:
+            committed = self.consumer.committed(tps, timeout=5)
+        except KafkaException as exc:
+            log.warning("identity links: committed offsets not known (%s)", exc)
+            return
+        self.reader.prune({tp.partition: tp.offset for tp in committed if tp.offset >= 0})
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -210,67 +265,42 @@ class ResolveFront:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            messages = await loop.run_in_executor(self._executor, self._fetch)
+            messages, outcomes = await loop.run_in_executor(self._executor, self._fetch)
             async with self._lock:
                 if self._stopping:
                     break
                 # Records of partitions released while this fetch ran are someone else's now.
-                messages = [m for m in messages if m.partition() in self.owned]
-                positions, sent_to = self.process(messages) if messages else ({}, set())
-                self._maybe_report(sent_to)
+                messages = [
+                    m for m in messages if m.partition() in self.owned and m.topic() != self.topics.links
+                ]
+                positions, sent_to = self.process(messages, outcomes)
+                self.reporter.maybe_report(self._report, sent_to)
                 if not positions:
                     continue
                 await self.producer.flush()
-                self.consumer.store_offsets(
-                    offsets=[
-                        TopicPartition(t, p, o + 1, encode_tag(self.clocks.at(f"{t}:{p}")))
-                        for (t, p), o in positions.items()
-                    ]
-                )
+                self._store(positions)
                 self._note_lag(positions)
+
+    def _store(self, positions: Mapping[tuple[str, int], int]) -> None:
+        if positions:
+            self.consumer.store_offsets(
+                offsets=[
+                    TopicPartition(t, p, o + 1, encode_tag(self.clocks.at(f"{t}:{p}")))
+                    for (t, p), o in positions.items()
+                ]
+            )
 
     def _report(self) -> dict[str, SourceClock]:
         def high(source: str) -> int:
             topic, _, partition = source.rpartition(":")
+            if topic == self.topics.links:
+                return self.reader.high(int(partition))
             _low, high = self.consumer.get_watermark_offsets(
                 TopicPartition(topic, int(partition)), cached=True
             )
             return int(high)
 
         return self.clocks.report(high, time.monotonic())
-
-    def _maybe_report(self, sent_to: set[int]) -> None:
-        """Tell the join partitions this batch sent nothing to how far the inputs are."""
-        now = time.monotonic()
-        if now - self._reported_at < self._report_every_s:
-            return
-        self._reported_at = now
-        report = self._report()
-        skip = {d for d in range(self._n_destinations) if d in sent_to or not self._needs(d, report, now)}
-        self._send_report(report, skip)
-
-    def _needs(self, destination: int, report: dict[str, SourceClock], now: float) -> bool:
-        told, at = self._told.get(destination, ({}, 0.0))
-        if told == report:
-            return now - at >= 1.0
-        tag = self._sent_tag.get(destination)
-        if tag is not None:
-            for source in report:
-                clock = told.get(source)
-                if clock is None or not clock.idle and (clock.at_ms is None or clock.at_ms <= tag):
-                    return True  # entries sent there may still wait on this source
-        return now - at >= 0.25
-
-    def _send_report(self, report: dict[str, SourceClock], skip: set[int]) -> None:
-        if not report:
-            return
-        value = encode_batch([], report)
-        now = time.monotonic()
-        for destination in range(self._n_destinations):
-            if destination not in skip:
-                self.producer.produce(self.topics.batches, value, b"clocks", partition=destination)
-                self.ctx.health.outputs[self.topics.batches] += 1
-                self._told[destination] = (report, now)
 
     async def close(self) -> None:
         """Finish the batch in hand, commit what was forwarded, leave."""
@@ -284,22 +314,41 @@ class ResolveFront:
                 self._commit_now()
             finally:
                 self.consumer.close()
+                self.reader.close()
 
     def _note_lag(self, positions: Mapping[tuple[str, int], int]) -> None:
         """Records behind this batch, per partition: the last fetch's high watermark (known
         locally, no broker call) minus the next offset to read. Once per batch, not per event."""
         lag = self.ctx.health.lag
         for (topic, partition), offset in positions.items():
+            if topic == self.topics.links:
+                continue
             _, high = self.consumer.get_watermark_offsets(TopicPartition(topic, partition), cached=True)
             if high >= 0:
                 lag[(topic, partition)] = max(0, high - offset - 1)
 
     # -- one batch -----------------------------------------------------------------------
-    def process(self, messages: list[Message]) -> tuple[Mapping[tuple[str, int], int], set[int]]:
+    def _emit_links(
+        self,
+        outcomes: list[LinkOutcome],
+        batches: dict[int, list[ResolvedEntry]],
+        positions: dict[tuple[str, int], int],
+    ) -> None:
+        """Send what the links of owned partitions say; their clocks move with them."""
+        now = time.monotonic()
+        for link in self.emitter.emit_owned(outcomes, batches):
+            source = f"{self.topics.links}:{link.partition}"
+            self.clocks.tag(source, link.offset, None if link.error else link.tag, now)
+            positions[(self.topics.links, link.partition)] = link.offset
+
+    def process(
+        self, messages: list[Message], outcomes: list[LinkOutcome] | None = None
+    ) -> tuple[Mapping[tuple[str, int], int], set[int]]:
         """Resolve and send a batch; returns the last offset handled per input partition and
         the join partitions sent to (each was sent this stage's clocks with its entries)."""
         batches: dict[int, list[ResolvedEntry]] = defaultdict(list)
         positions: dict[tuple[str, int], int] = {}
+        self._emit_links(outcomes or [], batches, positions)
         now = time.monotonic()
         wall_ms = to_ms(self.ctx.clock())  # once per batch: the future check's reference
         read = self.ctx.health.inputs
@@ -313,23 +362,26 @@ class ResolveFront:
             positions[(topic, partition)] = offset
             read[topic] += 1
             try:
-                entry = self._resolve(msg, topic, partition, offset, now, wall_ms)
+                entries = self.resolver.resolve(msg, topic, partition, offset, now, wall_ms)
             except Exception as exc:
                 if classify(exc) is Action.FATAL:
                     raise
                 self.clocks.tag(f"{topic}:{partition}", offset, None, now)
-                self._dead_letter(Source(topic, partition, offset, msg.key(), msg.value()), exc)
+                self.resolver.dead_letter(Source(topic, partition, offset, msg.key(), msg.value()), exc)
                 continue
-            if entry is not None:
+            for entry in entries:
                 batches[self._partitions.get(entry.canonical_id)].append(entry)
-                self.ctx.health.agent(self._stages[topic]).processed += 1
+            if entries:
+                self.ctx.health.agent(self.resolver.stages[topic]).processed += 1
+        return positions, self._send(batches, now)
+
+    def _send(self, batches: Mapping[int, list[ResolvedEntry]], now: float) -> set[int]:
+        """One or more batch records per destination; the clocks go with the last one."""
         report = self._report() if batches else {}
         sent = 0
         for destination, entries in batches.items():
-            self._sent_tag[destination] = max(self._sent_tag.get(destination, 0), *(e.tag for e in entries))
-            if report:
-                self._told[destination] = (report, now)
-            chunks = self._chunks(entries)
+            self.reporter.sent(destination, entries, report)
+            chunks = chunk_entries(entries, self.ctx.settings.worker.forward_max_bytes - 1024)
             for i, chunk in enumerate(chunks):
                 # The clocks go with the last chunk: they cover every entry of the batch.
                 clocks = report if i == len(chunks) - 1 else {}
@@ -338,81 +390,4 @@ class ResolveFront:
                 )
                 sent += 1
         self.ctx.health.outputs[self.topics.batches] += sent
-        return positions, set(batches)
-
-    def _chunks(self, entries: list[ResolvedEntry]) -> list[list[ResolvedEntry]]:
-        """Consecutive runs of entries whose record stays under the forwarding bound."""
-        limit = self.ctx.settings.worker.forward_max_bytes - 1024  # room for the framing
-        chunks: list[list[ResolvedEntry]] = [[]]
-        size = 0
-        for entry in entries:
-            entry_size = len(entry.value) + len(entry.canonical_id) + len(entry.topic) + 32
-            if chunks[-1] and size + entry_size > limit:
-                chunks.append([])
-                size = 0
-            chunks[-1].append(entry)
-            size += entry_size
-        return chunks
-
-    def _resolve(
-        self, msg: Message, topic: str, partition: int, offset: int, now: float, wall_ms: int
-    ) -> ResolvedEntry | None:
-        # fastavro dicts, not models: the join builds (and validates) the model once, and a
-        # model here plus a copy and re-encode cost about 0.2 ms per event.
-        serde = self.ctx.serde
-        value = msg.value()
-        name, record = serde.decode_avro(value, topic=topic, partition=partition, offset=offset)
-        if not name.startswith(EVENT_NAMESPACES):
-            raise UnexpectedRecordError(
-                Source(topic, partition, offset), name, "a product or community event"
-            )
-        event_ms = to_ms(record["occurred_at"])
-        # Refused before it can move its partition's clock days ahead (dead-lettered).
-        require_not_future(event_ms, wall_ms, self._max_ahead_ms)
-        canonical: str | None = record.get("canonical_id")
-        out = self._outputs[topic]
-        if canonical is None:
-            identity = record["identity"]
-            key = identity_key(identity["provider"], identity["external_id"])
-            if msg.key() != key.encode():
-                # Keyed by something else: resolve it on the partition that owns its identity
-                # (its event time counts there, when it is read again).
-                self.producer.produce(topic, value, key.encode(), headers=_headers(msg))
-                self.clocks.tag(f"{topic}:{partition}", offset, None, now)
-                self.ctx.health.outputs[topic] += 1
-                return None
-            canonical = self.identities.cached_get(key) or self._deterministic.get(key)
-            record["canonical_id"] = canonical
-            value = serde.encode_avro(name, record, out)
-        assert value is not None  # decode refused empty values
-        if len(value) > self.ctx.settings.worker.forward_max_bytes:
-            raise RecordTooLargeToForward(
-                f"{topic}[{partition}]@{offset}: {name} of {len(value)} bytes is too large to forward "
-                f"(worker.forward_max_bytes = {self.ctx.settings.worker.forward_max_bytes})"
-            )
-        self.producer.produce(out, value, canonical.encode())
-        self.ctx.health.outputs[out] += 1
-        for target_key, request in interaction_requests(name, record, canonical):
-            self.producer.produce(self.topics.interactions, request, target_key.encode())
-            self.ctx.health.outputs[self.topics.interactions] += 1
-        tag = self.clocks.tag(f"{topic}:{partition}", offset, event_ms, now)
-        return ResolvedEntry(topic, partition, offset, canonical, value, tag if tag is not None else event_ms)
-
-    def _dead_letter(self, source: Source, exc: BaseException) -> None:
-        stage = self._stages.get(source.topic, "resolve")
-        log.warning(
-            "dead-lettering %s[%s]@%s in %s: %s", source.topic, source.partition, source.offset, stage, exc
-        )
-        failed_at_ms = to_ms(self.ctx.clock())
-        letter = build_dead_letter(
-            source, exc, stage, failed_at_ms, self.ctx.settings.worker.dead_letter_max_bytes
-        )
-        # A dead letter that cannot even be queued (too large for the producer) is fatal:
-        # the batch's offsets are stored only after everything in it was delivered.
-        self.producer.produce(self.topics.dead_letters, letter.value, letter.key, headers=letter.headers)
-        self.ctx.health.dead_lettered(stage, exc, self.topics.dead_letters)
-
-
-def _headers(msg: Message) -> list[tuple[str, bytes]]:
-    headers: Any = msg.headers() or []
-    return [(k, v if isinstance(v, bytes) else (v or "").encode()) for k, v in headers]
+        return set(batches)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from schemas.identity import IdentityProvider
@@ -11,11 +13,10 @@ from schemas.models import (
     Identity,
     Mention,
     ReactionAdded,
+    RelationshipEdge,
     ReplyCreated,
 )
 from streams.identity import resolution
-from streams.messages import InteractionRequest
-from streams.timeconv import to_ms
 
 
 def identity_of(key: str) -> Identity:
@@ -33,33 +34,44 @@ _FAR_ENDS: dict[str, tuple[str, EdgeKind]] = {
 }
 
 
-def interaction_requests(name: str, record: dict[str, Any], canonical_id: str) -> list[tuple[str, bytes]]:
-    """(target identity key, InteractionRequest as Faust's JSON) for the far end of an event.
+@dataclass(frozen=True, slots=True)
+class FarEnd:
+    """The identity an event touches besides its author, and how."""
 
-    ``record`` is the event as fastavro reads it. The bytes are what Faust itself would send
-    for the record, so the resolve-interaction agent reads them as usual.
-    """
-    far_end = _FAR_ENDS.get(name)
-    if far_end is None:
-        return []
-    field, kind = far_end
+    key: str
+    kind: EdgeKind
+    ref: str  # the post interacted with
+
+
+def far_end(name: str, record: dict[str, Any]) -> FarEnd | None:
+    """The far end of an event (``record`` as fastavro reads it), if it has a legal one:
+    an anonymous far end makes no relationship edge."""
+    spec = _FAR_ENDS.get(name)
+    if spec is None:
+        return None
+    field, kind = spec
     payload = record["payload"]
     target = payload.get(field)
     if target is None:
-        return []
-    requests: list[tuple[str, bytes]] = []
-    target_key, _ = resolution.checked_key(target["provider"], target["external_id"])
-    if target_key is not None:  # an anonymous far end makes no relationship edge
-        sent_at = record.get("sent_at")
-        request = InteractionRequest(
-            target_key=target_key,
-            from_canonical_id=canonical_id,
-            kind=kind.value,
-            weight=1.0,
-            ref=payload["post_id"],
-            event_id=record["event_id"],
-            occurred_at_ms=to_ms(record["occurred_at"]),
-            sent_at_ms=to_ms(sent_at) if sent_at is not None else None,
-        )
-        requests.append((target_key, request.dumps(serializer="json")))
-    return requests
+        return None
+    key, _ = resolution.checked_key(target["provider"], target["external_id"])
+    return None if key is None else FarEnd(key, kind, payload["post_id"])
+
+
+def relationship_edge(
+    record: dict[str, Any], far: FarEnd, from_canonical_id: str, to_canonical_id: str, emitted_at: datetime
+) -> RelationshipEdge:
+    """The edge an event (``record`` as fastavro reads it) makes to its far end."""
+    occurred = record["occurred_at"]
+    return RelationshipEdge(
+        edge_id=f"{record['event_id']}:{far.kind.value}",
+        from_canonical_id=from_canonical_id,
+        to_canonical_id=to_canonical_id,
+        kind=far.kind,
+        weight=1.0,
+        occurred_at=occurred,
+        source_event_id=record["event_id"],
+        source_occurred_at=occurred,
+        source_sent_at=record.get("sent_at"),
+        emitted_at=emitted_at,
+    )

@@ -16,7 +16,7 @@ from confluent_kafka.admin import AdminClient
 from foundation.settings import WorkerSettings, to_environment
 from infra.processes import ManagedProcess
 from infra.stack import wait_for_group
-from schemas.topics import IDENTITY_LINKS
+from streams.activity.agents import USER_EVENT_BATCHES
 
 pytestmark = pytest.mark.integration
 
@@ -69,9 +69,9 @@ def test_two_workers_with_the_same_settings_on_one_host_are_healthy_and_split_pa
 
     admin = AdminClient(settings.kafka.confluent_config())
     group = admin.describe_consumer_groups([pipeline.group_id])[pipeline.group_id].result(timeout=10)
-    # Faust assigns identity-links (and the identities table with it); each worker's resolve
-    # stage reads the same partitions of product-events and community-events.
-    topic = pipeline.topic(IDENTITY_LINKS)
+    # Faust assigns the join's partitions (user-event-batches, and the users table with
+    # them); each worker's resolve stage reads the same partitions of the input topics.
+    topic = pipeline.topic(USER_EVENT_BATCHES)
     owned = [
         {tp.partition for tp in member.assignment.topic_partitions if tp.topic == topic}
         for member in group.members

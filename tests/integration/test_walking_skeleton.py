@@ -8,7 +8,7 @@ from schemas.identity import deterministic_canonical_id
 from sinks.migrate import apply_migrations
 from sinks.runner import Sink
 from tests.fixtures import events as ev
-from tests.fixtures.streams import read_topic, send_events
+from tests.fixtures.streams import send_events
 from tests.integration.sinks.helpers import run_until
 
 pytestmark = pytest.mark.integration
@@ -22,8 +22,8 @@ def test_product_and_community_events_of_one_person_land_as_rows_under_one_canon
     ada_product, ada_email = ev.product("ada-7"), ev.email("ada@example.com")
     link = ev.link(ada_product, ada_email, ev.at(0))
     send_events(pipeline.settings, [link])
-    changelog = f"{pipeline.group_id}-identities-changelog"
-    assert len(read_topic(pipeline.settings, None, changelog, expect=2, timeout=30)) == 2
+    # No wait for the link: one written before the events applies to them, however the
+    # worker's reads interleave (docs/identity.md).
     used = ev.make("FeatureUsed", ada_product, ev.at(1), feature="dashboards", is_key_feature=True)
     asked = ev.make(
         "PostCreated",

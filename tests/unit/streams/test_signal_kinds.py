@@ -17,8 +17,6 @@ MESSAGE = SimpleNamespace(topic="p-user-signals", partition=2, offset=9)
 @pytest.mark.parametrize(
     ("wire", "kind"),
     [
-        ("interaction", SignalKind.INTERACTION),
-        ("merge-out", SignalKind.MERGE_OUT),
         ("merge-in", SignalKind.MERGE_IN),
     ],
 )
@@ -27,18 +25,17 @@ def test_each_known_kind_is_read_from_its_wire_name(wire: str, kind: SignalKind)
 
 
 def test_a_signal_survives_the_internal_topics_json_with_its_kind() -> None:
-    sent = UserSignal(kind=SignalKind.MERGE_OUT, canonical_id="c-1", occurred_at_ms=5)
+    sent = UserSignal(kind=SignalKind.MERGE_IN, canonical_id="c-1", occurred_at_ms=5)
     received = UserSignal.loads(sent.dumps(serializer="json"), serializer="json")
-    assert received.kind == "merge-out"
-    assert signal_kind(received, MESSAGE) is SignalKind.MERGE_OUT
+    assert received.kind == "merge-in"
+    assert signal_kind(received, MESSAGE) is SignalKind.MERGE_IN
 
 
 def test_an_unknown_kind_names_the_kind_and_where_it_was_and_is_dead_lettered() -> None:
     with pytest.raises(UnknownSignalKindError) as raised:
         signal_kind(UserSignal(kind="merge-sideways", canonical_id="c-1"), MESSAGE)
     assert str(raised.value) == (
-        "p-user-signals[2]@9: unknown user signal kind 'merge-sideways' "
-        "(known: interaction, merge-out, merge-in)"
+        "p-user-signals[2]@9: unknown user signal kind 'merge-sideways' (known: merge-in)"
     )
     assert isinstance(raised.value, OrbitstreamError)
     assert classify(raised.value) is Action.DEAD_LETTER
