@@ -117,13 +117,14 @@ class ResolveFront:
         self._partitions = BoundedCache[str, int](lambda canonical_id: partition_of(canonical_id, n))
         self.links = LinkMap(ctx.deterministic_id, cache=self._deterministic.get)
         self.reader = LinkReader(
-            {**config, "group.id": ctx.topic_name(f"{w.app_id}-links")},
+            config,
             topics.links,
             n,
             ctx.serde,
             self.links,
             wall_ms=lambda: to_ms(ctx.clock()),
             max_ahead_ms=int(ctx.settings.streams.max_future_hours * 3_600_000),
+            group_id=ctx.topic_name(f"{w.app_id}-links"),
         )
         self.resolver = EventResolver(
             ctx,

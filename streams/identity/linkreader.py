@@ -4,14 +4,16 @@ Links are few (one per identity a person connects), so every resolve stage reads
 them, from the start, with a consumer of its own outside any group (as a Faust global
 table or a Kafka Streams GlobalKTable does), and applies them in one order.
 
-*Caught up* is exact, not guessed: :meth:`LinkReader.catch_up` asks the broker for each
-partition's end offset, reads to it, and only then applies what it read, in (tag,
-partition, offset) order. A resolve stage catches up after it has read a batch of events
-and before it resolves them, so every link written before those events is applied to
-them: an event is resolved as of its own tag (linkmap.py), whatever the read timing.
-What can still depend on timing: a link and an event written at the same moment (which
-is first is then undefined), and links of two partitions written so close together that
-one catch-up sees the later-tagged one alone (it is applied first).
+*Caught up* is exact, not guessed: :meth:`LinkReader.catch_up` asks the broker for every
+partition's end offset (one ListOffsets request, through an admin client: on the
+consumer's own connection it would queue behind the fetch in flight), reads to it, and
+only then applies what it read, in (tag, partition, offset) order. A resolve stage
+catches up after it has read a batch of events and before it resolves them, so every
+link written before those events is applied to them: an event is resolved as of its own
+tag (linkmap.py), whatever the read timing. What can still depend on timing: a link and
+an event written at the same moment (which is first is then undefined), and links of
+two partitions written so close together that one catch-up sees the later-tagged one
+alone (it is applied first).
 
 Blocking (librdkafka calls): the resolve stage runs it on its reader thread.
 """
@@ -25,6 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from schemas.models import IdentityLink
 from schemas.serde import AvroSerde
@@ -51,6 +54,7 @@ class LinkReader:
         *,
         wall_ms: Callable[[], int],
         max_ahead_ms: int,
+        group_id: str,
     ) -> None:
         self.topic = topic
         self._wall_ms = wall_ms
@@ -58,9 +62,11 @@ class LinkReader:
         self.partitions = partitions
         self.serde = serde
         self.links = links
+        self.admin = AdminClient(config)
         self.consumer = Consumer(
             {
                 **config,
+                "group.id": group_id,
                 "enable.auto.commit": False,  # assigned, not subscribed: it commits nothing
                 "auto.offset.reset": "earliest",
                 "fetch.wait.max.ms": 10,
@@ -68,6 +74,7 @@ class LinkReader:
         )
         self.consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in range(partitions)])
         self._next = [0] * partitions  # the next offset to read, per partition
+        self._started = False
         self._tag: list[int | None] = [None] * partitions  # the largest link time read
         self._read: list[LinkInput] = []  # read, not applied yet
         # Every applied link's outcome per partition, in offset order: a stage taking a
@@ -98,15 +105,12 @@ class LinkReader:
         """Read every partition to the end offset the broker reports now, then apply what
         was read in link order. None: the broker did not answer in time (nothing applied)."""
         deadline = time.monotonic() + timeout_s
-        ends: list[int] = []
         try:
-            for p in range(self.partitions):
-                low, high = self.consumer.get_watermark_offsets(
-                    TopicPartition(self.topic, p), timeout=timeout_s, cached=False
-                )
-                if self._next[p] < low:  # retention removed the start: read from what is left
-                    self._next[p] = int(low)
-                ends.append(int(high))
+            if not self._started:  # retention may have removed the start of a partition
+                for p, start in enumerate(self._offsets(OffsetSpec.earliest(), timeout_s)):
+                    self._next[p] = max(self._next[p], start)
+                self._started = True
+            ends = self._offsets(OffsetSpec.latest(), timeout_s)
         except KafkaException as exc:
             log.warning("identity links: end offsets not known (%s); retrying", exc)
             return None
@@ -124,6 +128,13 @@ class LinkReader:
             kept = self.applied.get(partition)
             if kept and kept[0].link.offset < offset:
                 self.applied[partition] = [o for o in kept if o.link.offset >= offset]
+
+    def _offsets(self, spec: OffsetSpec, timeout_s: float) -> list[int]:
+        tps = {TopicPartition(self.topic, p): spec for p in range(self.partitions)}
+        out = [0] * self.partitions
+        for tp, future in self.admin.list_offsets(tps, request_timeout=timeout_s).items():
+            out[tp.partition] = int(future.result().offset)
+        return out
 
     def apply(self) -> list[LinkOutcome]:
         """Apply what was read, in link order."""
