@@ -39,7 +39,7 @@ from schemas.exceptions import SerializationError
 from schemas.identity import IllegalIdentityError, identity_key
 from schemas.models import Event, IdentityLink
 from schemas.serde import SINGLE_OBJECT_MAGIC, AvroSerde, serde_from_settings
-from schemas.topics import base_topic_for
+from schemas.topics import IDENTITY_LINKS, base_topic_for
 
 E = TypeVar("E", bound=Event)
 
@@ -155,6 +155,12 @@ class EventProducer:
         self._refused: KafkaAuthenticationError | None = None
         self._producer = Producer({**producer_config(settings, source), "error_cb": self._on_client_error})
         self._closed = threading.Event()
+        # Identity links still in flight: an event sent after a link waits until the link is
+        # written, so the workers resolve it with the link (docs/identity.md). Kafka orders
+        # nothing across partitions: sent at once, the event could be written first.
+        self._links_topic = settings.topics.name(IDENTITY_LINKS)
+        self._links_in_flight = 0
+        self._links_done = threading.Condition()
         # Delivery callbacks run from poll(); a background thread polls so send() never
         # has to, and callbacks fire promptly even when the service sends nothing more.
         self._poller = threading.Thread(target=self._poll_loop, name=f"{source}-delivery", daemon=True)
@@ -294,6 +300,10 @@ class EventProducer:
         return True
 
     def _produce(self, item: Prepared, delivered: Callable[[KafkaError | None, Message], None]) -> None:
+        if item.topic == self._links_topic:
+            delivered = self._link_delivery(delivered)
+        elif self._links_in_flight and threading.current_thread() is not self._poller:
+            self._await_links()
         while True:
             try:
                 self._producer.produce(item.topic, value=item.value, key=item.key, on_delivery=delivered)
@@ -301,6 +311,28 @@ class EventProducer:
             except BufferError:
                 # Local queue full: wait for deliveries instead of dropping (backpressure).
                 self._producer.poll(0.05)
+
+    def _link_delivery(
+        self, delivered: Callable[[KafkaError | None, Message], None]
+    ) -> Callable[[KafkaError | None, Message], None]:
+        with self._links_done:
+            self._links_in_flight += 1
+
+        def link_delivered(err: KafkaError | None, msg: Message) -> None:
+            try:
+                delivered(err, msg)
+            finally:
+                with self._links_done:
+                    self._links_in_flight -= 1
+                    self._links_done.notify_all()
+
+        return link_delivered
+
+    def _await_links(self) -> None:
+        """Until every link sent so far is written or failed (its delivery timeout bounds it)."""
+        with self._links_done:
+            while self._links_in_flight and not self._closed.is_set() and self._refused is None:
+                self._links_done.wait(0.1)
 
     def send_dict(self, model: type[E], data: Mapping[str, Any], **kwargs: Any) -> Future[DeliveryReport]:
         """Validate a plain dict as ``model`` first; an invalid one raises naming each field."""
