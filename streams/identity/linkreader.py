@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, TopicPartition
@@ -75,16 +75,12 @@ class LinkReader:
         self.consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in range(partitions)])
         self._next = [0] * partitions  # the next offset to read, per partition
         self._started = False
+        self._ends = [-1] * partitions  # end offsets at the last catch-up
         self._tag: list[int | None] = [None] * partitions  # the largest link time read
         self._read: list[LinkInput] = []  # read, not applied yet
         # Every applied link's outcome per partition, in offset order: a stage taking a
         # partition over emits what it applied before from the committed offset on.
         self.applied: dict[int, list[LinkOutcome]] = defaultdict(list)
-
-    def high(self, partition: int) -> int:
-        """The end offset last seen for ``partition`` (no broker call; < 0: unknown)."""
-        _low, high = self.consumer.get_watermark_offsets(TopicPartition(self.topic, partition), cached=True)
-        return int(high)
 
     def next_offset(self, partition: int) -> int:
         return self._next[partition]
@@ -101,25 +97,34 @@ class LinkReader:
                 return got
             got = self._take(messages) or got
 
-    def catch_up(self, timeout_s: float = 10.0) -> list[LinkOutcome] | None:
+    def catch_up(
+        self, others: Sequence[TopicPartition] = (), timeout_s: float = 10.0
+    ) -> tuple[list[LinkOutcome], dict[tuple[str, int], int]] | None:
         """Read every partition to the end offset the broker reports now, then apply what
-        was read in link order. None: the broker did not answer in time (nothing applied)."""
+        was read in link order; also returns the end offsets of ``others`` (asked in the
+        same request). None: the broker did not answer in time (nothing applied)."""
         deadline = time.monotonic() + timeout_s
+        links = [TopicPartition(self.topic, p) for p in range(self.partitions)]
         try:
             if not self._started:  # retention may have removed the start of a partition
-                for p, start in enumerate(self._offsets(OffsetSpec.earliest(), timeout_s)):
+                for (_t, p), start in self._offsets(links, OffsetSpec.earliest(), timeout_s).items():
                     self._next[p] = max(self._next[p], start)
                 self._started = True
-            ends = self._offsets(OffsetSpec.latest(), timeout_s)
+            ends = self._offsets([*links, *others], OffsetSpec.latest(), timeout_s)
         except KafkaException as exc:
             log.warning("identity links: end offsets not known (%s); retrying", exc)
             return None
-        while any(self._next[p] < ends[p] for p in range(self.partitions)):
+        self._ends = [ends[(self.topic, p)] for p in range(self.partitions)]
+        while any(self._next[p] < self._ends[p] for p in range(self.partitions)):
             left = deadline - time.monotonic()
             if left <= 0:
                 return None
             self._take(self.consumer.consume(500, min(left, 0.1)))
-        return self.apply()
+        return self.apply(), ends
+
+    def end(self, partition: int) -> int:
+        """The end offset of ``partition`` at the last catch-up (< 0: none yet)."""
+        return self._ends[partition]
 
     def prune(self, committed: dict[int, int]) -> None:
         """Forget the outcomes before each partition's committed offset: whoever owns a
@@ -129,12 +134,12 @@ class LinkReader:
             if kept and kept[0].link.offset < offset:
                 self.applied[partition] = [o for o in kept if o.link.offset >= offset]
 
-    def _offsets(self, spec: OffsetSpec, timeout_s: float) -> list[int]:
-        tps = {TopicPartition(self.topic, p): spec for p in range(self.partitions)}
-        out = [0] * self.partitions
-        for tp, future in self.admin.list_offsets(tps, request_timeout=timeout_s).items():
-            out[tp.partition] = int(future.result().offset)
-        return out
+    def _offsets(
+        self, tps: Sequence[TopicPartition], spec: OffsetSpec, timeout_s: float
+    ) -> dict[tuple[str, int], int]:
+        request = {TopicPartition(tp.topic, tp.partition): spec for tp in tps}
+        futures = self.admin.list_offsets(request, request_timeout=timeout_s)
+        return {(tp.topic, tp.partition): int(f.result().offset) for tp, f in futures.items()}
 
     def apply(self) -> list[LinkOutcome]:
         """Apply what was read, in link order."""
