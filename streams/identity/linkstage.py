@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from schemas.models import Identity, IdentityLink, IdentityMergeRefused
@@ -164,11 +163,8 @@ class LinkEmitter:
             source,
             exc,
             "identity-link",
-            to_ms(self._now()),
+            to_ms(self.ctx.clock()),
             self.ctx.settings.worker.dead_letter_max_bytes,
         )
         self.producer.produce(self.dead_letters_topic, letter.value, letter.key, headers=letter.headers)
         self.ctx.health.dead_lettered("identity-link", exc, self.dead_letters_topic)
-
-    def _now(self) -> datetime:
-        return self.ctx.clock()
