@@ -283,7 +283,12 @@ def generate(cfg: WorkloadConfig) -> Iterator[models.Event]:
                     _community_day(d, p, members, state)
         _questions(d, state, members)
         day_end = cfg.start + timedelta(days=day + 1)
-        ready = sorted([*pending, *d.out], key=lambda e: (e.occurred_at, e.event_id))
+        # At one instant a link goes first, as a service sends it (a signup links the accounts
+        # before its first events): the workers apply a link to the events at its own time.
+        ready = sorted(
+            [*pending, *d.out],
+            key=lambda e: (e.occurred_at, not isinstance(e, models.IdentityLink), e.event_id),
+        )
         pending = [e for e in ready if e.occurred_at >= day_end]
         yield from (e for e in ready if e.occurred_at < day_end)
     yield from pending

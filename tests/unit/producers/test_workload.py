@@ -30,6 +30,16 @@ def test_events_are_in_event_time_order_with_unique_ids() -> None:
     assert all(CFG.start <= e.occurred_at < CFG.start + timedelta(days=CFG.days + 1) for e in events)
 
 
+def test_at_one_instant_links_come_before_events() -> None:
+    events = list(generate(CFG))
+    instants = defaultdict(list)
+    for e in events:
+        instants[e.occurred_at].append(isinstance(e, models.IdentityLink))
+    shared = [kinds for kinds in instants.values() if True in kinds and False in kinds]
+    assert shared, "the workload has signups whose link and first events share an instant"
+    assert all(kinds == sorted(kinds, reverse=True) for kinds in shared)
+
+
 def test_every_event_validates_and_round_trips_through_the_serde() -> None:
     serde = AvroSerde(SchemaCatalog.load())
     for event in generate(CFG):
