@@ -1,6 +1,6 @@
 """The join's fold: released entries and the judgements due between them, in one order.
 
-Entries leave the join's merge in event-time order (streams/ordering.py): events, interactions
+Entries leave the join's merge in event-time order (ordering.py): events, interactions
 with a user, and the two places an identity link takes in that order (linkstage.py):
 
 - ``MERGE_OUT`` on the old id's partition: everything the old id got before the link has
@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from foundation.settings import StreamSettings
+from schemas.models import Event
 from streams.accounts.health import after_tick
-from streams.activity.join import Applied, BatchOutcome, Forward, JoinStep
+from streams.activity.join import BatchOutcome, Forward, JoinStep
 from streams.activity.merge import merge_states
 from streams.activity.process import StepResult, apply_interaction, check_absence, score_update
 from streams.activity.schedule import DueQueue, next_check_ms
@@ -55,7 +56,7 @@ class FoldHooks:
 
     load: Callable[[str], UserState | None]
     publish: Callable[[str, StepResult], bool]
-    route_to_mentors: Callable[[int, Applied], None]
+    route_to_mentors: Callable[[Event, UserState], None]
     dead_letter: Callable[[BatchOutcome], None]
     clock: Callable[[], datetime]
 
@@ -87,11 +88,6 @@ class Folder:
         self.step = step
         self.hooks = hooks
         self.parked: dict[int, dict[str, list[Released]]] = {}
-
-    def parked_floor(self, partition: int) -> int | None:
-        """The least tag of the entries parked on ``partition`` (None: none parked)."""
-        tags = [items[0][0] for items in self.parked.get(partition, {}).values() if items]
-        return min(tags) if tags else None
 
     def forget(self, partition: int) -> None:
         """The partition went to another worker: its parked entries are read again there."""
@@ -153,7 +149,7 @@ class Folder:
             if entry.kind is not EntryKind.EVENT:
                 # Events fold in runs (one state read and write per user per run); a run
                 # ends where another kind of entry needs the states as they are now.
-                self._events(partition, events, queue, out)
+                self._events(events, queue, out)
                 events = []
             state = self._current(entry.canonical_id, out)
             # Only markers change who waits, and they end runs: a run's checks stay true.
@@ -171,9 +167,9 @@ class Folder:
             else:
                 self._expect(entry, state, queue, out)
             out.done.append(item[1][1])
-        self._events(partition, events, queue, out)
+        self._events(events, queue, out)
 
-    def _events(self, partition: int, items: list[Released], queue: DueQueue, out: FoldOut) -> None:
+    def _events(self, items: list[Released], queue: DueQueue, out: FoldOut) -> None:
         if not items:
             return
         outcome = self.step.run(
@@ -181,7 +177,7 @@ class Folder:
         )
         for applied in outcome.applied:
             self.hooks.publish(applied.canonical_id, applied.result)
-            self.hooks.route_to_mentors(partition, applied)
+            self.hooks.route_to_mentors(applied.event, applied.result.state)
         self.hooks.dead_letter(outcome)
         out.signals.extend(_forward_signal(forward) for forward in outcome.forwards)
         for canonical_id, state in outcome.states.items():
