@@ -24,6 +24,8 @@ from typing import Any
 
 import faust
 from aiokafka.errors import KafkaError, MessageSizeTooLargeError, RecordTooLargeError
+from confluent_kafka import KafkaError as ClientError
+from confluent_kafka import KafkaException, Message
 from faust.exceptions import ProducerSendError
 
 from foundation.names import DeadLetterHeader
@@ -219,3 +221,14 @@ async def run_guarded(
     except BaseException as exc:  # cancelled: the worker is stopping anyway
         ctx.health.died(name, exc)
         raise
+
+
+def is_record(msg: Message) -> bool:
+    """Whether a consumed message is a record: the end of a partition is not (False); any
+    other error a consumer hands back is fatal (raised)."""
+    err = msg.error()
+    if err is None:
+        return True
+    if err.code() == ClientError._PARTITION_EOF:  # noqa: SLF001
+        return False
+    raise KafkaException(err)

@@ -46,7 +46,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 from foundation.caching import BoundedCache
 from streams.batches import ResolvedEntry, SourceClock, chunk_entries, encode_batch
 from streams.context import StreamContext
-from streams.errors import Action, Source, classify
+from streams.errors import Action, Source, classify, is_record
 from streams.fastout import FastProducer
 from streams.identity.clocks import SourceClocks, decode_tag, encode_tag
 from streams.identity.linkmap import LinkMap, LinkOutcome
@@ -357,11 +357,8 @@ class ResolveFront:
         wall_ms = to_ms(self.ctx.clock())  # once per batch: the future check's reference
         read = self.ctx.health.inputs
         for msg in messages:
-            err = msg.error()
-            if err is not None:
-                if err.code() == KafkaError._PARTITION_EOF:  # noqa: SLF001
-                    continue
-                raise KafkaException(err)
+            if not is_record(msg):
+                continue
             topic, partition, offset = msg.topic() or "", msg.partition() or 0, msg.offset() or 0
             positions[(topic, partition)] = offset
             read[topic] += 1

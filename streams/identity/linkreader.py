@@ -26,12 +26,12 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Message, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from schemas.models import IdentityLink
 from schemas.serde import AvroSerde
-from streams.errors import Source
+from streams.errors import Source, is_record
 from streams.exceptions import UnexpectedRecordError
 from streams.identity.future import require_not_future
 from streams.identity.linkmap import LinkInput, LinkMap, LinkOutcome, link_order
@@ -154,11 +154,8 @@ class LinkReader:
     def _take(self, messages: list[Message]) -> bool:
         got = False
         for msg in messages:
-            err = msg.error()
-            if err is not None:
-                if err.code() == KafkaError._PARTITION_EOF:  # noqa: SLF001
-                    continue
-                raise KafkaException(err)
+            if not is_record(msg):
+                continue
             partition, offset = msg.partition() or 0, msg.offset() or 0
             if offset < self._next[partition]:
                 continue  # read before (a re-seek after an error)
