@@ -94,9 +94,16 @@ def test_the_same_links_in_any_arrival_order_give_the_same_map_and_outcomes(
     arrived = [link for mine in per_partition.values() for link in mine]
 
     def apply_all(order: list[LinkInput]) -> tuple[dict[str, tuple[str, int]], list[object]]:
-        links = LinkMap(_det)
-        outcomes = [links.apply(link) for link in sorted(order, key=link_order)]
-        return links.entries, [(o.link.event_id, o.refused, o.merges) for o in outcomes]
+        # The reader's own apply: read in ``order``, applied in one catch-up.
+        from collections import defaultdict
+
+        from streams.identity.linkreader import LinkReader
+
+        reader = LinkReader.__new__(LinkReader)  # no consumer: only what it applies
+        reader.links, reader._read, reader.applied = LinkMap(_det), list(order), defaultdict(list)  # noqa: SLF001
+        outcomes = reader.apply()
+        assert [o.link for o in outcomes] == sorted(order, key=link_order)
+        return reader.links.entries, [(o.link.event_id, o.refused, o.merges) for o in outcomes]
 
     shuffled = list(arrived)
     rng.shuffle(shuffled)
