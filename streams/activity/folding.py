@@ -110,8 +110,8 @@ class Folder:
             while j < len(released) and (at is None or released[j][0] <= at):
                 j += 1
             if j > i:
-                self._apply(partition, released[i:j], queue, out)
-                i = j
+                # Fewer may be taken: an entry can make a user due before the next one.
+                i += self._apply(partition, released[i:j], queue, out)
                 continue
             if at is None or (i == len(released) and (watermark is None or at >= watermark)):
                 return out
@@ -142,24 +142,34 @@ class Folder:
     def _current(self, canonical_id: str, out: FoldOut) -> UserState | None:
         return out.changed[canonical_id] if canonical_id in out.changed else self.hooks.load(canonical_id)
 
-    def _apply(self, partition: int, items: list[Released], queue: DueQueue, out: FoldOut) -> None:
-        events: list[Released] = []
-        for item in items:
+    def _apply(self, partition: int, items: list[Released], queue: DueQueue, out: FoldOut) -> int:
+        """Fold ``items`` in order until one makes a user due before the next item (that
+        judgement goes first: a backlog folded at once must judge where a live join does).
+        Returns how many were taken."""
+        events: list[Released] = []  # a run: items[n - len(events):n]
+        for n, item in enumerate(items):
             entry = item[1][0]
-            if entry.kind is not EntryKind.EVENT:
-                # Events fold in runs (one state read and write per user per run); a run
-                # ends where another kind of entry needs the states as they are now.
-                self._events(events, queue, out)
-                events = []
-            state = self._current(entry.canonical_id, out)
             # Only markers change who waits, and they end runs: a run's checks stay true.
-            waiting = state is not None and bool(state.awaiting) and entry.kind is not EntryKind.MERGE_OUT
+            held = self._current(entry.canonical_id, out)
+            waiting = held is not None and bool(held.awaiting) and entry.kind is not EntryKind.MERGE_OUT
+            if entry.kind is EntryKind.EVENT and not waiting:
+                # Within a run the run itself checks (``_ends_run``); before one, the queue.
+                if not events and n and self._due_before(queue, item[0]):
+                    return n
+                events.append(item)
+                continue
+            # Events fold in runs (one state read and write per user per run); anything
+            # else ends the run: it needs the states as they are now.
+            taken = self._events(events, queue, out)
+            if taken < len(events):
+                return n - len(events) + taken
+            events = []
+            if n and self._due_before(queue, item[0]):
+                return n
             if waiting:
                 self.parked.setdefault(partition, {}).setdefault(entry.canonical_id, []).append(item)
                 continue
-            if entry.kind is EntryKind.EVENT:
-                events.append(item)
-                continue
+            state = self._current(entry.canonical_id, out)
             if entry.kind is EntryKind.INTERACTION:
                 self._interaction(entry, state, queue, out)
             elif entry.kind is EntryKind.MERGE_OUT:
@@ -167,13 +177,29 @@ class Folder:
             else:
                 self._expect(entry, state, queue, out)
             out.done.append(item[1][1])
-        self._events(events, queue, out)
+        return len(items) - len(events) + self._events(events, queue, out)
 
-    def _events(self, items: list[Released], queue: DueQueue, out: FoldOut) -> None:
+    @staticmethod
+    def _due_before(queue: DueQueue, tag: int) -> bool:
+        at = queue.peek()
+        return at is not None and at < tag
+
+    def _ends_run(self, state: UserState, next_tag: int) -> bool:
+        """True when ``state``, just folded, comes due before the run's next entry."""
+        if state.awaiting or state.merged_into is not None:
+            return False
+        due = next_check_ms(state, state.last_event_ms, self.cfg)
+        return due is not None and due < next_tag
+
+    def _events(self, items: list[Released], queue: DueQueue, out: FoldOut) -> int:
+        """Fold a run of events; returns how many were taken (see ``_apply``)."""
         if not items:
-            return
+            return 0
         outcome = self.step.run(
-            [item[1][0] for item in items], lambda c: self._current(c, out), self.hooks.clock()
+            [item[1][0] for item in items],
+            lambda c: self._current(c, out),
+            self.hooks.clock(),
+            ends=self._ends_run,
         )
         for applied in outcome.applied:
             self.hooks.publish(applied.canonical_id, applied.result)
@@ -183,7 +209,8 @@ class Folder:
         for canonical_id, state in outcome.states.items():
             out.changed[canonical_id] = state
             self._schedule(state, state.last_event_ms, queue, out)
-        out.done.extend(item[1][1] for item in items)
+        out.done.extend(item[1][1] for item in items[: outcome.taken])
+        return outcome.taken
 
     def _interaction(
         self, entry: ResolvedEntry, state: UserState | None, queue: DueQueue, out: FoldOut

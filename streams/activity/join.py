@@ -52,6 +52,7 @@ class BatchOutcome:
     failures: list[tuple[ResolvedEntry, Exception]] = field(default_factory=list)
     forwards: list[Forward] = field(default_factory=list)
     redelivered: int = 0
+    taken: int = 0  # entries consumed: the run can end early (``run``'s ``ends``)
 
 
 class JoinStep:
@@ -79,12 +80,21 @@ class JoinStep:
         alone = alone.model_copy(update={"applied": {}, "recent_event_ids": [event.event_id]})
         return Forward(entry, event, into, alone)
 
-    def run(self, entries: list[ResolvedEntry], load: Loader, emitted_at: datetime) -> BatchOutcome:
+    def run(
+        self,
+        entries: list[ResolvedEntry],
+        load: Loader,
+        emitted_at: datetime,
+        ends: Callable[[UserState, int], bool] | None = None,
+    ) -> BatchOutcome:
+        """Fold ``entries`` in order. ``ends(state, next_tag)``, asked after each event
+        folded, ends the run there when true (the user comes due before the next entry)."""
         out = BatchOutcome()
         # What each user's state has applied, kept per batch and written into the state once
         # per user at the end (a copy of the state per event cost as much as its scoring).
         progress: dict[str, Progress] = {}
-        for entry in entries:
+        for k, entry in enumerate(entries):
+            out.taken = k + 1
             try:
                 event = self.decode(entry)
                 canonical_id = entry.canonical_id
@@ -110,6 +120,8 @@ class JoinStep:
             seen.add(entry.source, entry.offset, event.event_id)
             out.states[canonical_id] = result.state
             out.applied.append(Applied(canonical_id, event, result))
+            if ends is not None and k + 1 < len(entries) and ends(result.state, entries[k + 1].tag):
+                break
         for canonical_id, state in out.states.items():
             out.states[canonical_id] = progress[canonical_id].written_to(state)
         return out

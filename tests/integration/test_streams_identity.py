@@ -134,7 +134,8 @@ def test_an_event_resolved_before_its_link_and_folded_after_the_merge_reaches_th
     held = ev.make("ReactionAdded", github, ev.at(3), post_id="p", reaction="heart")
     later = ev.make("FeatureUsed", product, ev.at(4), feature="export")
     send_events(
-        pipeline.settings, [held, later, ev.make("ReactionAdded", clock, ev.at(5), post_id="p", reaction="+1")]
+        pipeline.settings,
+        [held, later, ev.make("ReactionAdded", clock, ev.at(5), post_id="p", reaction="+1")],
     )
     # The link is written only once ``held`` is resolved (else the stage could read both
     # in one catch-up and resolve ``held`` to the person directly).

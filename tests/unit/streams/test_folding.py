@@ -31,12 +31,18 @@ class Table:
     def __init__(self) -> None:
         self.users: dict[str, UserState] = {}
         self.published: list[tuple[str, str, int]] = []  # (user, update id, event count)
+        self.judged: list[tuple[str, str, str]] = []  # triggers and health: (user, id, source event)
 
     def hooks(self) -> FoldHooks:
         def publish(canonical_id: str, result: StepResult) -> bool:
             if result.score_update is not None:
                 u = result.score_update
                 self.published.append((canonical_id, u.update_id, u.event_count))
+            for trigger in result.triggers:
+                self.judged.append((canonical_id, trigger.trigger_id, trigger.source_event_id))
+            if result.health is not None:
+                health = result.health
+                self.judged.append((canonical_id, health.health_id, health.source_event_id))
             return True
 
         def no_dead_letters(outcome: BatchOutcome) -> None:
@@ -65,6 +71,8 @@ def _event(name: str, identity: object, canonical_id: str, hours: float, offset:
 def _payload(name: str) -> dict[str, object]:
     if name == "FeatureUsed":
         return {"feature": "export"}
+    if name == "PostCreated":
+        return {"post_id": "q1", "channel": "help", "title": "How?", "is_question": True}
     return {"post_id": "p", "reaction": "+1"}
 
 
@@ -179,3 +187,40 @@ def test_a_judgement_keeps_the_time_it_was_scheduled_from_so_a_rebuilt_queue_mat
         == next_check_ms(state, first_due, CFG)
         != next_check_ms(state, state.last_event_ms, CFG)
     )
+
+
+def test_a_due_time_made_by_one_event_is_judged_before_the_next_event_of_the_same_fold() -> None:
+    # A question asked at 1 h comes due at 49 h, between the asker's events at 48 h and 50 h,
+    # and the only other queued due time is later: one fold of all of them (a backlog after
+    # a restart) must judge it where folding them one at a time does.
+    asker, other = ev.email("asker@example.com"), ev.product("other-1")
+    entries = [
+        _event("FeatureUsed", other, "other", 0.5, 0, PRODUCT),
+        _event("PostCreated", asker, PERSON, 1, 0, COMMUNITY),
+        _event("ReactionAdded", asker, PERSON, 48, 1, COMMUNITY),
+        _event("ReactionAdded", asker, PERSON, 50, 2, COMMUNITY),
+        _event("FeatureUsed", other, "other", 80, 1, PRODUCT),
+    ]
+
+    def fold_all(steps: list[list[Released]]) -> Table:
+        table = Table()
+        folder = Folder(CFG, JoinStep(CFG, SERDE), table.hooks())
+        queue = DueQueue()
+        for k, step in enumerate(steps):
+            following = steps[k + 1][0][0] if k + 1 < len(steps) else None
+            # The watermark a live join would have: every input has reached the next entry.
+            table.write(folder.fold(0, step, following, queue))
+        return table
+
+    one_by_one = fold_all([[entry] for entry in entries])
+    unanswered = [j for j in one_by_one.judged if "QUESTION_UNANSWERED" in j[1]]
+    assert [j[2] for j in unanswered] == [f"tick:{to_ms(ev.at(hours=49))}"]
+    for cuts in ([5], [2, 3], [1, 3, 1], [4, 1]):
+        steps, start = [], 0
+        for size in cuts:
+            steps.append(entries[start : start + size])
+            start += size
+        chunked = fold_all(steps)
+        assert chunked.judged == one_by_one.judged, cuts
+        assert chunked.published == one_by_one.published, cuts
+        assert chunked.users == one_by_one.users, cuts
