@@ -6,7 +6,9 @@ Topics out: mentor-suggestions.
 Both inputs are keyed by error class, so one agent sees a class's solutions and requests
 and keeps the class's recent solvers, and who failed on it lately, in the ``solvers``
 table. A suggestion needs a pattern (index.py): the same class failing ``pattern_count``
-times within ``pattern_window_hours`` for one user.
+times within ``pattern_window_hours`` for one user. Records read again after a crash are
+recognised by their offsets and change nothing. They are applied in arrival order, so
+which solutions a request sees can depend on timing (docs/streams.md).
 """
 
 from __future__ import annotations
@@ -22,7 +24,17 @@ from streams.channels import avro_topic, record_topic
 from streams.context import StreamContext
 from streams.errors import DeadLetters, run_guarded
 from streams.exceptions import UnexpectedRecordError
-from streams.mentors.index import Candidate, empty_index, reason, record_error, record_solution, suggest
+from streams.mentors.index import (
+    Candidate,
+    Pattern,
+    applied_before,
+    empty_index,
+    mark_applied,
+    reason,
+    record_error,
+    record_solution,
+    suggest,
+)
 from streams.messages import HelpRequest, Solution
 from streams.timeconv import from_ms, from_ms_or_none
 
@@ -50,10 +62,13 @@ def register(app: faust.App, ctx: StreamContext, dead_letters: DeadLetters) -> M
     solvers = app.Table(SOLVER_TABLE, default=None, partitions=n, key_type=str)
 
     async def handle(event: Any) -> None:
-        value = event.value
+        value, m = event.value, event.message
+        source = f"{m.topic}:{m.partition}"
         if isinstance(value, Solution):
             index = solvers.get(value.error_class) or empty_index()
-            solvers[value.error_class] = record_solution(
+            if applied_before(index, source, m.offset):
+                return  # read again after a crash: counted once
+            index = record_solution(
                 index,
                 value.solver_canonical_id,
                 value.solved_at_ms,
@@ -61,19 +76,26 @@ def register(app: faust.App, ctx: StreamContext, dead_letters: DeadLetters) -> M
                 orbit_level=value.solver_orbit_level,
                 team=value.solver_team,
             )
+            solvers[value.error_class] = mark_applied(index, source, m.offset)
             return
         if not isinstance(value, HelpRequest):
             raise UnexpectedRecordError(event.message, type(value).__name__, "HelpRequest or Solution")
         at_ms = value.occurred_at_ms
-        pattern, index = record_error(
-            solvers.get(value.error_class) or empty_index(), value.canonical_id, at_ms, cfg
-        )
+        index = solvers.get(value.error_class) or empty_index()
+        if applied_before(index, source, m.offset):
+            return
+        pattern, index = record_error(index, value.canonical_id, at_ms, cfg)
         chosen: list[Candidate] = []
         if pattern.count >= cfg.pattern_count:
             chosen, index = suggest(index, value.canonical_id, at_ms, cfg, team=value.team)
+        index = mark_applied(index, source, m.offset)
+        if chosen:
+            await emit(value, pattern, chosen, at_ms)
+        # Written after the suggestion is delivered: a crash in between applies the
+        # request again (same suggestion id), never marks it applied without its suggestion.
         solvers[value.error_class] = index
-        if not chosen:
-            return
+
+    async def emit(value: HelpRequest, pattern: Pattern, chosen: list[Candidate], at_ms: int) -> None:
         occurred = from_ms(at_ms)
         suggestion = MentorSuggestion(
             suggestion_id=f"{value.canonical_id}:{value.error_class}:{value.event_id}",
@@ -98,11 +120,12 @@ def register(app: faust.App, ctx: StreamContext, dead_letters: DeadLetters) -> M
             source_sent_at=from_ms_or_none(value.sent_at_ms),
             emitted_at=ctx.clock(),
         )
-        await suggestions_out.send(
+        delivery = await suggestions_out.send(
             key=value.canonical_id.encode(),
             value=ctx.serde.encode(suggestion, suggestions_out.get_topic_name()),
             force=True,
         )
+        await delivery
         ctx.health.outputs[suggestions_out.get_topic_name()] += 1
 
     async def run(stream: Any) -> None:

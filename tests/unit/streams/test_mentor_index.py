@@ -4,7 +4,9 @@ from foundation.settings import MentorSettings
 from streams.mentors.index import (
     Candidate,
     Pattern,
+    applied_before,
     empty_index,
+    mark_applied,
     reason,
     record_error,
     record_solution,
@@ -125,3 +127,15 @@ def test_an_index_written_before_patterns_and_levels_still_reads() -> None:
     assert pattern == Pattern(1, 2 * DAY)
     chosen, _ = suggest(index, "user", 2 * DAY, PCFG, team="acme.io")
     assert chosen == [Candidate("m", 2, DAY, 0, False)]
+
+
+def test_a_record_read_again_after_a_crash_is_recognised_by_its_offset_per_input_partition() -> None:
+    index = mark_applied(empty_index(), "solutions-by-class:2", 41)
+    assert applied_before(index, "solutions-by-class:2", 41)
+    assert applied_before(index, "solutions-by-class:2", 7)
+    assert not applied_before(index, "solutions-by-class:2", 42)
+    # Offsets of another input (or an index written before marks existed) say nothing.
+    assert not applied_before(index, "help-requests-by-class:2", 3)
+    assert not applied_before({"solvers": {}, "suggested": {}, "errors": {}}, "solutions-by-class:2", 0)
+    index = mark_applied(index, "help-requests-by-class:2", 3)
+    assert index["applied"] == {"solutions-by-class:2": 41, "help-requests-by-class:2": 3}
