@@ -101,9 +101,10 @@ def register(
             fast_producer=producer,
         )
     )
-    # Derived from the tables and the input, rebuilt after every rebalance (never a
-    # source of truth): per owned partition, its due queue, its merge of waiting events,
-    # and the offsets of records with events still waiting (offset -> how many).
+    # Derived from the tables and the input, built when this worker takes a partition
+    # on and kept while it owns it (never a source of truth): per owned partition, its
+    # due queue, its merge of waiting events, and the offsets of records with events
+    # still waiting (offset -> how many).
     due: dict[int, DueQueue] = {}
     merges: dict[int, EventTimeMerge[tuple[ResolvedEntry, int]]] = {}
     held: dict[int, dict[int, int]] = {}
@@ -142,18 +143,25 @@ def register(
             due.update(fresh)
         return due[partition]
 
-    def on_revoked(_app: Any, *args: Any, signal: Any, **_kwargs: Any) -> None:
-        revoked: set[Any] = args[0]  # mode signals call receiver(sender, revoked, signal=...)
-        partitions = {tp.partition for tp in revoked if tp.topic in owned_topics}
-        for partition in partitions:
+    def on_assigned(_app: Any, *args: Any, signal: Any, **_kwargs: Any) -> None:
+        """Forget what this worker held for the partitions it no longer owns: their
+        records were never committed past, so their next owner reads them again.
+
+        Not at revocation: a rebalance revokes every partition, and for one this worker
+        gets back, Faust can go on delivering records fetched before the rebalance and
+        count the records between its committed offset and those as done (a gap). Had
+        the join dropped the entries those records brought, still waiting in its merge,
+        they were never read again (events lost in a worker-join-leave fault run)."""
+        assigned: set[Any] = args[0]  # mode signals call receiver(sender, assigned, signal=...)
+        owned = {tp.partition for tp in assigned if tp.topic in owned_topics}
+        for partition in (set(due) | set(merges) | set(held) | set(folder.parked)) - owned:
             due.pop(partition, None)
-            # Their records were never acked: the next owner reads them again.
             merges.pop(partition, None)
             held.pop(partition, None)
             folder.forget(partition)
 
     # mode's handler type is a Protocol no plain function satisfies under mypy.
-    app.on_partitions_revoked.connect(on_revoked)  # type: ignore[arg-type]
+    app.on_partitions_assigned.connect(on_assigned)  # type: ignore[arg-type]
 
     outputs, latency = ctx.health.outputs, ctx.health.latency
 

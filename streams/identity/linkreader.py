@@ -62,6 +62,7 @@ class LinkReader:
         self.partitions = partitions
         self.serde = serde
         self.links = links
+        self._admin_config = config
         self.admin = AdminClient(config)
         self.consumer = Consumer(
             {
@@ -112,7 +113,10 @@ class LinkReader:
                 self._started = True
             ends = self._offsets([*links, *others], OffsetSpec.latest(), timeout_s)
         except KafkaException as exc:
-            log.warning("identity links: end offsets not known (%s); retrying", exc)
+            # A new client: after a broker restart librdkafka's admin client kept asking
+            # with the leader epochs it had cached and got FENCED_LEADER_EPOCH forever.
+            log.warning("identity links: end offsets not known (%s); retrying with a new admin client", exc)
+            self.admin = AdminClient(self._admin_config)
             return None
         self._ends = [ends[(self.topic, p)] for p in range(self.partitions)]
         while any(self._next[p] < self._ends[p] for p in range(self.partitions)):

@@ -122,3 +122,23 @@ def test_the_reader_keeps_outcomes_only_from_each_partitions_committed_offset() 
     reader.prune({0: 3, 1: 0})
     assert [o.link.offset for o in reader.applied[0]] == [3, 4]
     assert [o.link.offset for o in reader.applied[1]] == [0, 1, 2]
+
+
+def test_the_reader_asks_with_a_new_admin_client_after_a_failed_request() -> None:
+    # After a broker restart librdkafka's admin client went on sending the leader epochs it
+    # had cached and got FENCED_LEADER_EPOCH on every retry: the stage never caught up.
+    from confluent_kafka import KafkaError, KafkaException
+    from confluent_kafka.admin import AdminClient
+
+    from streams.identity.linkreader import LinkReader
+
+    class Fenced:
+        def list_offsets(self, *_args: object, **_kwargs: object) -> dict[object, object]:
+            raise KafkaException(KafkaError(KafkaError.FENCED_LEADER_EPOCH))
+
+    reader = LinkReader.__new__(LinkReader)  # no consumer: the request fails before any read
+    reader.topic, reader.partitions, reader._started = "identity-links", 2, True  # noqa: SLF001
+    reader._admin_config = {"bootstrap.servers": "127.0.0.1:9"}  # noqa: SLF001
+    reader.admin = Fenced()  # type: ignore[assignment]
+    assert reader.catch_up() is None
+    assert isinstance(reader.admin, AdminClient)
