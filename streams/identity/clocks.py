@@ -22,7 +22,9 @@ from streams.batches import SourceClock
 class _Source:
     at_ms: int | None
     next_offset: int  # the next offset to read (-1: not known yet)
-    last_record: float  # monotonic seconds of the last record read (or of taking it on)
+    # Monotonic seconds of the last record read (or of taking it on, or of the last time
+    # the broker did not answer): quiet is measured from here.
+    last_record: float
 
 
 class SourceClocks:
@@ -35,6 +37,16 @@ class SourceClocks:
     def take(self, source: str, at_ms: int | None, next_offset: int, now: float) -> None:
         """Start reading ``source`` from ``next_offset``; ``at_ms``: the tag stored with that offset."""
         self._sources[source] = _Source(at_ms, next_offset, now)
+
+    def interrupted(self, now: float) -> None:
+        """The broker did not answer: no source counts as quiet since before ``now``.
+
+        While the broker is away, producers buffer what they send, and when it is back they
+        write each partition's buffer at its own moment: a partition read to its end just
+        after the outage may have events still to come. Quiet is measured again from here.
+        """
+        for s in self._sources.values():
+            s.last_record = max(s.last_record, now)
 
     def drop(self, source: str) -> None:
         self._sources.pop(source, None)

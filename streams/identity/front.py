@@ -111,6 +111,8 @@ class ResolveFront:
         self._prune_at = time.monotonic() + 30
         # End offsets of the owned inputs, asked after the last read (see _fetch).
         self._ends: dict[tuple[str, int], int] = {}
+        # When a catch-up last failed (set by the fetch thread, taken by the loop).
+        self._interrupted_at: float | None = None
         self.reporter = ClockReporter(producer, topics.batches, n, w.clock_report_ms, ctx.health)
         # Pure functions of their key, each a sixth or seventh of the stage's CPU when
         # computed per event: the deterministic id of an unlinked identity (a UUIDv5) and
@@ -248,6 +250,8 @@ class ResolveFront:
         inputs = self._tps(set(self.owned))
         caught_up = self.reader.catch_up(inputs)
         while caught_up is None and not self._stopping:  # the broker did not answer: again
+            self._interrupted_at = time.monotonic()
+            time.sleep(0.1)
             caught_up = self.reader.catch_up(inputs)
         outcomes, ends = caught_up or ([], {})
         return messages, outcomes, ends
@@ -276,6 +280,9 @@ class ResolveFront:
                 if self._stopping:
                     break
                 self._ends.update(ends)
+                if self._interrupted_at is not None:
+                    self.clocks.interrupted(self._interrupted_at)
+                    self._interrupted_at = None
                 # Records of partitions released while this fetch ran are someone else's now.
                 messages = [
                     m for m in messages if m.partition() in self.owned and m.topic() != self.topics.links

@@ -147,6 +147,20 @@ def test_a_partition_is_idle_once_read_to_its_end_and_quiet() -> None:
     assert clocks.report(lambda s: -1, now=20.0) == {"p:0": SourceClock(1_000, False)}  # end unknown
 
 
+def test_after_the_broker_did_not_answer_quiet_is_measured_again() -> None:
+    # Producers write what they buffered during an outage partition by partition: one read
+    # to its end right after the outage is not idle until it has been quiet again.
+    clocks = SourceClocks(idle_ms=50)
+    clocks.take("p:0", at_ms=None, next_offset=0, now=10.0)
+    clocks.tag("p:0", 0, 1_000, now=10.0)
+    assert clocks.report(lambda s: 1, now=20.0) == {"p:0": SourceClock(1_000, True)}
+    clocks.interrupted(now=20.0)
+    assert clocks.report(lambda s: 1, now=20.03) == {"p:0": SourceClock(1_000, False)}
+    assert clocks.report(lambda s: 1, now=20.06) == {"p:0": SourceClock(1_000, True)}
+    clocks.interrupted(now=5.0)  # an older failure moves nothing back
+    assert clocks.report(lambda s: 1, now=20.06) == {"p:0": SourceClock(1_000, True)}
+
+
 HOUR = 3_600_000
 WALL = 1_772_442_000_000  # 2026-03-02T09:00:00Z
 
