@@ -37,14 +37,14 @@ setup: $(STAMP) $(KAFKA_STAMP) $(AVRO_JAVA_STAMP) ## Create the venv, install pa
 demo: setup ## Run producers -> stream workers -> sink end to end on the embedded stack
 	$(VENV)/bin/orbitstream demo
 
-test: setup ## Run every test, the fault verifier's short runs included (starts real Kafka brokers and the embedded warehouse)
-	$(PY) -m pytest
+test: setup ## Run every test but the fault verifier's (starts a real Kafka broker and the embedded warehouse)
+	$(PY) -m pytest -m "not faults"
 
 test-unit: setup ## Only the tests that need no broker or warehouse
 	$(PY) -m pytest -m "not integration"
 
-test-integration: setup ## Only the integration tests (the fault verifier's short runs included)
-	$(PY) -m pytest -m integration
+test-integration: setup ## Only the integration tests
+	$(PY) -m pytest -m "integration and not faults"
 
 lint: $(STAMP) ## ruff lint and format check, then the layering contracts (import-linter)
 	$(VENV)/bin/ruff check .
@@ -69,7 +69,8 @@ bench: setup ## Run the benchmarks in bench/ and record their figures (several m
 	$(VENV)/bin/orbitstream bench sink-throughput
 	$(VENV)/bin/orbitstream bench metrics-overhead
 
-faults: setup ## Fault verifier: a 25k-event workload clean twice and under faults (FAULTS_ARGS=...; its short runs are in make test)
+faults: setup ## Fault verifier: its short runs as tests, then a 25k-event workload clean twice and under faults (FAULTS_ARGS=...)
+	$(PY) -m pytest -m faults
 	$(VENV)/bin/orbitstream bench faults $(FAULTS_ARGS)
 
 report: $(STAMP) ## Write every analysis with charts to one HTML file (REPORT_OUT=var/report.html, REPORT_ARGS=...)
