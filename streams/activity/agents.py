@@ -23,6 +23,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from faust.types import TP
+
 from schemas.models import Event
 from schemas.topics import (
     ACCOUNT_HEALTH,
@@ -40,6 +42,7 @@ from streams.activity.process import StepResult
 from streams.activity.schedule import DueQueue, next_check_ms
 from streams.batches import ResolvedEntry, decode_batch
 from streams.context import StreamContext
+from streams.continuity import Continuity
 from streams.errors import DeadLetters, Source, build_dead_letter, run_guarded
 from streams.fastout import FastProducer
 from streams.identity.agents import JoinTopics
@@ -116,6 +119,16 @@ def register(
 
     app.commit_cap = commit_cap
 
+    def committed(topic: str, partition: int) -> int | None:
+        # The offset Faust sought this partition to when the worker took it on (and has
+        # committed since): Faust keeps it per partition, with no public accessor.
+        consumer: Any = app.consumer
+        offset: int | None = consumer._committed_offset.get(TP(topic, partition))  # noqa: SLF001
+        return offset
+
+    # Both agents' partitions arrive without a hole, or the worker stops (continuity.py).
+    continuity = Continuity(committed)
+
     def wall_ms() -> int:
         return to_ms(ctx.clock())
 
@@ -159,6 +172,8 @@ def register(
             merges.pop(partition, None)
             held.pop(partition, None)
             folder.forget(partition)
+        for partition in set(range(n)) - owned:
+            continuity.forget(partition)
 
     # mode's handler type is a Protocol no plain function satisfies under mypy.
     app.on_partitions_assigned.connect(on_assigned)  # type: ignore[arg-type]
@@ -242,6 +257,7 @@ def register(
 
     async def handle_batch(event: Any) -> None:
         m = event.message
+        continuity.check(m.topic, m.partition, m.offset)
         batch = decode_batch(m.value)
         merge = merges.get(m.partition)
         if merge is None:
@@ -255,6 +271,7 @@ def register(
         await finish(m.partition, out)
 
     async def handle_signal(event: Any) -> None:
+        continuity.check(event.message.topic, event.message.partition, event.message.offset)
         signal: UserSignal = event.value
         signal_kind(signal, event.message)  # unknown: raises, and run_guarded dead-letters it
         partition = event.message.partition
