@@ -23,8 +23,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from faust.types import TP
-
 from schemas.models import Event
 from schemas.topics import (
     ACCOUNT_HEALTH,
@@ -42,7 +40,7 @@ from streams.activity.process import StepResult
 from streams.activity.schedule import DueQueue, next_check_ms
 from streams.batches import ResolvedEntry, decode_batch
 from streams.context import StreamContext
-from streams.continuity import Continuity
+from streams.continuity import Continuity, GroupOffsets
 from streams.errors import DeadLetters, Source, build_dead_letter, run_guarded
 from streams.fastout import FastProducer
 from streams.identity.agents import JoinTopics
@@ -119,15 +117,17 @@ def register(
 
     app.commit_cap = commit_cap
 
-    def committed(topic: str, partition: int) -> int | None:
-        # The offset Faust sought this partition to when the worker took it on (and has
-        # committed since): Faust keeps it per partition, with no public accessor.
-        consumer: Any = app.consumer
-        offset: int | None = consumer._committed_offset.get(TP(topic, partition))  # noqa: SLF001
-        return offset
-
     # Both agents' partitions arrive without a hole, or the worker stops (continuity.py).
-    continuity = Continuity(committed)
+    continuity = Continuity()
+    group_offsets = GroupOffsets(ctx.settings.kafka.confluent_config(), app.conf.id)
+
+    async def check_continuity(message: Any) -> None:
+        topic, partition = message.topic, message.partition
+        if not continuity.knows(topic, partition):
+            loop = asyncio.get_running_loop()
+            committed = await loop.run_in_executor(None, group_offsets.committed, topic, partition)
+            continuity.start(topic, partition, committed)
+        continuity.check(topic, partition, message.offset)
 
     def wall_ms() -> int:
         return to_ms(ctx.clock())
@@ -257,7 +257,7 @@ def register(
 
     async def handle_batch(event: Any) -> None:
         m = event.message
-        continuity.check(m.topic, m.partition, m.offset)
+        await check_continuity(m)
         batch = decode_batch(m.value)
         merge = merges.get(m.partition)
         if merge is None:
@@ -271,7 +271,7 @@ def register(
         await finish(m.partition, out)
 
     async def handle_signal(event: Any) -> None:
-        continuity.check(event.message.topic, event.message.partition, event.message.offset)
+        await check_continuity(event.message)
         signal: UserSignal = event.value
         signal_kind(signal, event.message)  # unknown: raises, and run_guarded dead-letters it
         partition = event.message.partition

@@ -11,8 +11,11 @@ from streams.exceptions import SkippedRecordsError
 T = "user-event-batches"
 
 
-def test_records_after_the_committed_offset_in_order_and_redeliveries_go_through() -> None:
-    c = Continuity(lambda _t, _p: 10)
+def test_records_from_the_committed_offset_in_order_and_redeliveries_go_through() -> None:
+    c = Continuity()
+    assert not c.knows(T, 1)
+    c.start(T, 1, 10)
+    assert c.knows(T, 1)
     for offset in (10, 11, 12):
         c.check(T, 1, offset)
     c.check(T, 1, 11)  # read again after a rebalance: the agent's own checks skip it
@@ -20,27 +23,30 @@ def test_records_after_the_committed_offset_in_order_and_redeliveries_go_through
 
 
 def test_a_record_past_the_next_one_due_stops_the_worker_naming_what_was_skipped() -> None:
-    c = Continuity(lambda _t, _p: 236)
+    c = Continuity()
+    c.start(T, 0, 381)
     with pytest.raises(SkippedRecordsError) as caught:
-        c.check(T, 1, 244)  # a new owner handed records from past its committed offset
-    assert caught.value.expected == 236 and caught.value.offset == 244
-    assert "user-event-batches[1]@244: records 236..243" in str(caught.value)
+        c.check(T, 0, 390)  # a new owner handed records from past the group's commit
+    assert caught.value.expected == 381 and caught.value.offset == 390
+    assert "user-event-batches[0]@390: records 381..389" in str(caught.value)
     assert classify(caught.value) is Action.FATAL
-    c.check(T, 1, 236)  # the restarted worker reads them
-    c.check(T, 1, 237)
+    c.check(T, 0, 381)  # the restarted worker reads them
+    c.check(T, 0, 382)
     with pytest.raises(SkippedRecordsError):
-        c.check(T, 1, 239)
+        c.check(T, 0, 384)
 
 
 def test_a_partition_taken_on_again_starts_from_its_commit_and_one_without_a_commit_from_anywhere() -> None:
-    committed: dict[int, int | None] = {0: 5, 1: None}
-    c = Continuity(lambda _t, p: committed[p])
+    c = Continuity()
+    c.start(T, 0, 5)
     c.check(T, 0, 5)
     c.check(T, 0, 6)
     c.forget(0)
-    committed[0] = 3
+    assert not c.knows(T, 0)
+    c.start(T, 0, 3)
     c.check(T, 0, 3)  # from the commit again, not from where this worker was
-    c.check(T, 1, 40)  # nothing committed: no claim to check
+    c.start(T, 1, None)  # nothing committed: no claim about the first record
+    c.check(T, 1, 40)
     c.check(T, 1, 41)
     with pytest.raises(SkippedRecordsError):
         c.check(T, 1, 43)
