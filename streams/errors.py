@@ -32,7 +32,6 @@ from foundation.names import DeadLetterHeader
 from schemas.topics import DEAD_LETTERS
 from streams.channels import avro_topic
 from streams.context import StreamContext
-from streams.exceptions import SkippedRecordsError
 from streams.fastout import DeliveryFailed
 
 log = logging.getLogger(__name__)
@@ -65,9 +64,7 @@ def classify(exc: BaseException) -> Action:
     # is a property of this message (a data problem), not of the infrastructure.
     if any(isinstance(e, MessageSizeTooLargeError | RecordTooLargeError) for e in chain):
         return Action.DEAD_LETTER
-    fatal = (
-        KafkaError | ProducerSendError | DeliveryFailed | ConnectionError | MemoryError | SkippedRecordsError
-    )
+    fatal = KafkaError | ProducerSendError | DeliveryFailed | ConnectionError | MemoryError
     if any(isinstance(e, fatal) for e in chain):
         return Action.FATAL
     return Action.DEAD_LETTER

@@ -40,20 +40,3 @@ class UnexpectedRecordError(StreamError):
         self.topic = message.topic
         self.partition = message.partition
         self.offset = message.offset
-
-
-class SkippedRecordsError(StreamError):
-    """The consumer handed an agent a record past the next one it was due (records skipped).
-
-    Fatal: the worker stops before the record is acknowledged, so its committed offset
-    stays before the skipped records and the restarted worker reads them.
-    """
-
-    def __init__(self, topic: str, partition: int, offset: int, expected: int) -> None:
-        super().__init__(
-            f"{topic}[{partition}]@{offset}: records {expected}..{offset - 1} were never handed to "
-            "the agent (the consumer went on past them after a rebalance); stopping so the worker "
-            "reads them again from the committed offset. If the broker deleted them (retention), "
-            "they are gone: reset the group's offset on this partition to go on."
-        )
-        self.topic, self.partition, self.offset, self.expected = topic, partition, offset, expected

@@ -40,7 +40,6 @@ from streams.activity.process import StepResult
 from streams.activity.schedule import DueQueue, next_check_ms
 from streams.batches import ResolvedEntry, decode_batch
 from streams.context import StreamContext
-from streams.continuity import Continuity, GroupOffsets
 from streams.errors import DeadLetters, Source, build_dead_letter, run_guarded
 from streams.fastout import FastProducer
 from streams.identity.agents import JoinTopics
@@ -117,18 +116,6 @@ def register(
 
     app.commit_cap = commit_cap
 
-    # Both agents' partitions arrive without a hole, or the worker stops (continuity.py).
-    continuity = Continuity()
-    group_offsets = GroupOffsets(ctx.settings.kafka.confluent_config(), app.conf.id)
-
-    async def check_continuity(message: Any) -> None:
-        topic, partition = message.topic, message.partition
-        if not continuity.knows(topic, partition):
-            loop = asyncio.get_running_loop()
-            committed = await loop.run_in_executor(None, group_offsets.committed, topic, partition)
-            continuity.start(topic, partition, committed)
-        continuity.check(topic, partition, message.offset)
-
     def wall_ms() -> int:
         return to_ms(ctx.clock())
 
@@ -172,8 +159,6 @@ def register(
             merges.pop(partition, None)
             held.pop(partition, None)
             folder.forget(partition)
-        for partition in set(range(n)) - owned:
-            continuity.forget(partition)
 
     # mode's handler type is a Protocol no plain function satisfies under mypy.
     app.on_partitions_assigned.connect(on_assigned)  # type: ignore[arg-type]
@@ -257,7 +242,6 @@ def register(
 
     async def handle_batch(event: Any) -> None:
         m = event.message
-        await check_continuity(m)
         batch = decode_batch(m.value)
         merge = merges.get(m.partition)
         if merge is None:
@@ -271,7 +255,6 @@ def register(
         await finish(m.partition, out)
 
     async def handle_signal(event: Any) -> None:
-        await check_continuity(event.message)
         signal: UserSignal = event.value
         signal_kind(signal, event.message)  # unknown: raises, and run_guarded dead-letters it
         partition = event.message.partition

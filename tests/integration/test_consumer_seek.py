@@ -61,21 +61,3 @@ def test_a_partition_committed_at_0_is_read_again_from_0(kafka: str, topic_facto
     assert by_aiokafka == 4  # aiokafka left it where the prefetch got: records 0..3 skipped
     assert ours == 0
     assert again == [0, 1, 2, 3]
-
-
-def test_the_groups_committed_offset_is_read_from_the_broker(kafka: str, topic_factory: TopicFactory) -> None:
-    from confluent_kafka import Consumer
-    from confluent_kafka import TopicPartition as Tp
-
-    from streams.continuity import GroupOffsets
-
-    topic = topic_factory("committed")
-    group = f"continuity-{uuid.uuid4().hex[:8]}"
-    consumer = Consumer({"bootstrap.servers": kafka, "group.id": group, "enable.auto.commit": False})
-    try:
-        consumer.commit(offsets=[Tp(topic, 0, 381)], asynchronous=False)
-    finally:
-        consumer.close()
-    offsets = GroupOffsets({"bootstrap.servers": kafka}, group)
-    assert offsets.committed(topic, 0) == 381
-    assert offsets.committed(topic, 1) is None  # nothing committed there
