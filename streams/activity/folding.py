@@ -150,8 +150,8 @@ class Folder:
         for n, item in enumerate(items):
             entry = item[1][0]
             # Only markers change who waits, and they end runs: a run's checks stay true.
-            held = self._current(entry.canonical_id, out)
-            waiting = held is not None and bool(held.awaiting) and entry.kind is not EntryKind.MERGE_OUT
+            current = self._current(entry.canonical_id, out)
+            waiting = current is not None and bool(current.awaiting) and entry.kind is not EntryKind.MERGE_OUT
             if entry.kind is EntryKind.EVENT and not waiting:
                 # Within a run the run itself checks (``_ends_run``); before one, the queue.
                 if not events and n and self._due_before(queue, item[0]):
