@@ -15,17 +15,22 @@ fetched and dropped during a rebalance's recovery were never read again. With th
 commit cap a committed 0 is common early on (a record at offset 0 still waiting), and any
 agent could lose every record of such a partition (found with a restart test of mentor
 matching). ``seek_to_committed`` here seeks to 0 too.
+
+Records reach the agents with no hole (continuity.py): where the fetch position got past
+records Faust never handed over, the consumer seeks back.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Set
 from typing import Any, cast
 
 import faust
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from faust.transport.drivers import aiokafka as driver
+from faust.types import TP, Message
 
+from streams.continuity import Continuity, without_holes
 from streams.fastout import FastProducer
 
 
@@ -42,6 +47,20 @@ class _ConsumerThread(driver.AIOKafkaConsumerThread):
     async def seek_to_committed(self) -> Any:
         return await self.call_thread(seek_to_committed, self._ensure_consumer())
 
+    async def committed_offset(self, tp: TP) -> int | None:
+        """The group's committed offset of ``tp``, asked from the broker."""
+        offset: int | None = await self.call_thread(
+            self._ensure_consumer().committed, TopicPartition(tp.topic, tp.partition)
+        )
+        return offset
+
+    async def seek_back(self, tp: TP, offset: int) -> None:
+        """Seek from the consumer's own thread (aiokafka is not thread-safe)."""
+        await self.call_thread(self._seek_now, tp, offset)
+
+    async def _seek_now(self, tp: TP, offset: int) -> None:
+        self._ensure_consumer().seek(TopicPartition(tp.topic, tp.partition), offset)
+
     def _create_worker_consumer(self, transport: Any) -> Any:
         consumer = super()._create_worker_consumer(transport)
         # Read by AIOKafkaConsumer.start() when it builds its Fetcher, which comes later.
@@ -52,8 +71,44 @@ class _ConsumerThread(driver.AIOKafkaConsumerThread):
 
 
 class _Consumer(driver.Consumer):
+    _thread: _ConsumerThread
+
     def _new_consumer_thread(self) -> _ConsumerThread:
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    @property
+    def continuity(self) -> Continuity:
+        """The offsets due per partition (continuity.py); one per consumer, made on first use."""
+        found: Continuity | None = self.__dict__.get("_continuity")
+        if found is None:
+            found = self.__dict__["_continuity"] = Continuity()
+        return found
+
+    def _checked(self, tp: TP) -> bool:
+        return not self._is_changelog_tp(tp)
+
+    async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Message]]:
+        fetched = super().getmany(timeout)
+        async for tp, message in without_holes(
+            fetched, self.continuity, self._checked, self._thread.committed_offset, self._thread.seek_back
+        ):
+            yield tp, message
+
+    async def seek_to_committed(self) -> Mapping[TP, int]:
+        committed: Mapping[TP, int] = await super().seek_to_committed()
+        for tp, offset in committed.items():
+            if self._checked(tp):
+                self.continuity.moved(tp, offset)
+        return committed
+
+    async def _seek(self, partition: TP, offset: int) -> None:
+        await super()._seek(partition, offset)
+        if self._checked(partition):
+            self.continuity.moved(partition, offset)
+
+    async def on_partitions_revoked(self, revoked: Set[TP]) -> None:
+        self.continuity.forget(revoked)
+        await super().on_partitions_revoked(revoked)
 
     async def _commit(self, offsets: Any) -> bool:
         # Faust flushes its own producer before committing; outputs and changelog records

@@ -1,4 +1,5 @@
-"""The worker's consumer seeks back to a committed offset of 0 (aiokafka's own seek does not).
+"""The worker's consumer seeks back to a committed offset of 0 (aiokafka's own seek does not),
+and back to the offset due when its fetch position got past records never handed over.
 
 After a rebalance Faust drops what was prefetched and seeks every partition to its
 committed offset. A commit cap often leaves 0 committed (a record at offset 0 still
@@ -10,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 from confluent_kafka import Producer
 
+from streams.continuity import Continuity, without_holes
 from streams.transport import seek_to_committed
 from tests.fixtures.kafka import TopicFactory
 
@@ -61,3 +64,54 @@ def test_a_partition_committed_at_0_is_read_again_from_0(kafka: str, topic_facto
     assert by_aiokafka == 4  # aiokafka left it where the prefetch got: records 0..3 skipped
     assert ours == 0
     assert again == [0, 1, 2, 3]
+
+
+async def read_from_a_stale_position(kafka: str, topic: str) -> tuple[list[int], int]:
+    """Commit 2, move the fetch position to 6 behind the reader's back, then read."""
+    tp = TopicPartition(topic, 0)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=kafka,
+        group_id=f"hole-{uuid.uuid4().hex[:8]}",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    try:
+        consumer.assign([tp])
+        await consumer.commit({tp: OffsetAndMetadata(2, "")})
+        consumer.seek(tp, 6)
+        continuity = Continuity()
+
+        async def committed(at: TopicPartition) -> int | None:
+            offset: int | None = await consumer.committed(at)
+            return offset
+
+        async def seek(at: TopicPartition, offset: int) -> None:
+            consumer.seek(at, offset)
+
+        async def fetch() -> AsyncIterator[tuple[TopicPartition, ConsumerRecord[bytes, bytes]]]:
+            batch = await consumer.getmany(tp, timeout_ms=1000)
+            for record in batch.get(tp, []):
+                yield tp, record
+
+        read: list[int] = []
+        while len(read) < 8:
+            async for _, record in without_holes(fetch(), continuity, lambda _: True, committed, seek):
+                read.append(record.offset)
+        return read, continuity.seeks
+    finally:
+        await consumer.stop()
+
+
+def test_a_fetch_past_the_committed_offset_is_sought_back_and_nothing_is_skipped(
+    kafka: str, topic_factory: TopicFactory
+) -> None:
+    topic = topic_factory("hole")
+    producer = Producer({"bootstrap.servers": kafka})
+    for i in range(10):
+        producer.produce(topic, f"r{i}".encode(), partition=0)
+    assert producer.flush(30) == 0
+    read, seeks = asyncio.run(read_from_a_stale_position(kafka, topic))
+    # Read as it was fetched, the records would start at 6: 2..5 were skipped.
+    assert read == [2, 3, 4, 5, 6, 7, 8, 9]
+    assert seeks == 1
