@@ -354,8 +354,10 @@ class EventProducer:
             return
         wait = timeout if timeout is not None else self.settings.producer.delivery_timeout_ms / 1000 + 5
         remaining = self.flush(wait)
-        if self._refused is not None:
-            # Fail what the poll thread has not purged yet; flush serves their callbacks.
+        if self._refused is not None or remaining:
+            # Fail what is still queued or in flight (their futures get the purge error;
+            # flush serves their callbacks): librdkafka would otherwise hold close() up to
+            # the delivery timeout, long past the ``timeout`` asked for.
             self._producer.purge(in_queue=True, in_flight=True, blocking=False)
             self._producer.flush(5)
         self._closed.set()

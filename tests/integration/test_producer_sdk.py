@@ -76,9 +76,13 @@ def test_unreachable_broker_fails_with_a_named_error_after_bounded_retries() -> 
 def test_close_raises_when_events_are_still_undelivered() -> None:
     settings = Settings(kafka={"bootstrap_servers": "127.0.0.1:9"}, producer={"delivery_timeout_ms": 30_000})
     producer = EventProducer(settings, source="svc")
-    producer.send(ev.make("FeatureUsed", ev.product("u1"), ev.at(0), feature="a"))
+    future = producer.send(ev.make("FeatureUsed", ev.product("u1"), ev.at(0), feature="a"))
     with pytest.raises(DeliveryError, match="1 events still undelivered"):
         producer.close(timeout=1)
+    # Not left pending until the 30 s delivery timeout: purged, and its future says so.
+    assert future.done()
+    with pytest.raises(DeliveryError, match="_PURGE_QUEUE"):
+        future.result(timeout=0)
 
 
 def test_a_batch_is_delivered_in_order_with_one_future(kafka: str, unique_prefix: str) -> None:

@@ -21,7 +21,7 @@ from schemas.models import Event
 
 EVENTS = 2000
 SEED = 11
-OPTIONS = RunOptions(rate=50.0, outage_s=30.0, drain_timeout_s=240.0)
+OPTIONS = RunOptions(rate=150.0, outage_s=30.0, drain_timeout_s=240.0)
 
 
 @dataclass
