@@ -11,7 +11,7 @@ AVRO_JAVA_STAMP := $(AVRO_JAVA_LIBS)/.fetched
 REPORT_OUT ?= var/report.html
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test test-unit test-integration lint format typecheck check schemas-check bench faults report clean
+.PHONY: help setup demo test test-unit test-integration test-faults lint format typecheck check schemas-check bench faults report clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -37,14 +37,17 @@ setup: $(STAMP) $(KAFKA_STAMP) $(AVRO_JAVA_STAMP) ## Create the venv, install pa
 demo: setup ## Run producers -> stream workers -> sink end to end on the embedded stack
 	$(VENV)/bin/orbitstream demo
 
-test: setup ## Run every test but the fault verifier's (starts a real Kafka broker and the embedded warehouse)
-	$(PY) -m pytest -m "not faults"
+test: setup ## Run every test, the fault verifier's short runs included (starts a real Kafka broker and the embedded warehouse)
+	$(PY) -m pytest
 
 test-unit: setup ## Only the tests that need no broker or warehouse
 	$(PY) -m pytest -m "not integration"
 
 test-integration: setup ## Only the integration tests
-	$(PY) -m pytest -m "integration and not faults"
+	$(PY) -m pytest -m integration
+
+test-faults: setup ## Only the fault verifier's short runs (part of make test)
+	$(PY) -m pytest -m faults
 
 lint: $(STAMP) ## ruff lint and format check, then the layering contracts (import-linter)
 	$(VENV)/bin/ruff check .
@@ -69,8 +72,7 @@ bench: setup ## Run the benchmarks in bench/ and record their figures (several m
 	$(VENV)/bin/orbitstream bench sink-throughput
 	$(VENV)/bin/orbitstream bench metrics-overhead
 
-faults: setup ## Fault verifier: its short runs as tests, then a 25k-event workload clean twice and under faults (FAULTS_ARGS=...)
-	$(PY) -m pytest -m faults
+faults: setup ## Fault verifier, the long run: a 25k-event workload clean twice and under faults (FAULTS_ARGS=...)
 	$(VENV)/bin/orbitstream bench faults $(FAULTS_ARGS)
 
 report: $(STAMP) ## Write every analysis with charts to one HTML file (REPORT_OUT=var/report.html, REPORT_ARGS=...)
