@@ -5,14 +5,16 @@ The state kept per error class is a JSON dict, bounded by the mentor settings::
     {"solvers": {canonical_id: {"count": n, "last_ms": t, "level": l, "team": d}},
      "suggested": {canonical_id: t},
      "errors": {canonical_id: [t, ...]},
-     "applied": {"topic:partition": offset}}
+     "applied": {"channel|origin": [offset, index]}}
 
 ``errors`` holds each user's recent failed calls of the class (event times, sorted): a
 suggestion needs a pattern, ``pattern_count`` of them within ``pattern_window_hours``.
-``applied`` holds, per input partition ("topic:partition"), the offset of the last record
-applied: a class's records all come from one partition of each input, in order, so a
-record read again after a crash (at or before that offset) changes nothing: a solve is
-not counted twice, a failed call not made into a pattern of itself. Indexes written
+``applied`` holds, per channel (join partition and topic) and the input partition its
+event was read from, the place of the last record applied (its event's offset there, and
+its index among that event's records): along one channel and input partition records come
+in that order (ordering.py), so a record read again after a crash (at or before that
+place) changes nothing: a solve is not counted twice, a failed call not made into a
+pattern of itself. Indexes written
 before patterns, levels, teams and marks existed read as having none.
 """
 
@@ -51,14 +53,14 @@ def empty_index() -> dict[str, Any]:
     return {"solvers": {}, "suggested": {}, "errors": {}, "applied": {}}
 
 
-def applied_before(index: dict[str, Any], source: str, offset: int) -> bool:
-    """True when the record at ``offset`` of ``source`` was applied before (a redelivery)."""
-    last = index.get("applied", {}).get(source)
-    return last is not None and offset <= last
+def applied_before(index: dict[str, Any], key: str, mark: tuple[int, int]) -> bool:
+    """True when the record at ``mark`` of ``key`` was applied before (a redelivery)."""
+    last = index.get("applied", {}).get(key)
+    return last is not None and mark <= tuple(last)
 
 
-def mark_applied(index: dict[str, Any], source: str, offset: int) -> dict[str, Any]:
-    return {**index, "applied": {**index.get("applied", {}), source: offset}}
+def mark_applied(index: dict[str, Any], key: str, mark: tuple[int, int]) -> dict[str, Any]:
+    return {**index, "applied": {**index.get("applied", {}), key: list(mark)}}
 
 
 def record_solution(

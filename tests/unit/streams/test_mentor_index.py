@@ -129,13 +129,17 @@ def test_an_index_written_before_patterns_and_levels_still_reads() -> None:
     assert chosen == [Candidate("m", 2, DAY, 0, False)]
 
 
-def test_a_record_read_again_after_a_crash_is_recognised_by_its_offset_per_input_partition() -> None:
-    index = mark_applied(empty_index(), "solutions-by-class:2", 41)
-    assert applied_before(index, "solutions-by-class:2", 41)
-    assert applied_before(index, "solutions-by-class:2", 7)
-    assert not applied_before(index, "solutions-by-class:2", 42)
-    # Offsets of another input (or an index written before marks existed) say nothing.
-    assert not applied_before(index, "help-requests-by-class:2", 3)
-    assert not applied_before({"solvers": {}, "suggested": {}, "errors": {}}, "solutions-by-class:2", 0)
-    index = mark_applied(index, "help-requests-by-class:2", 3)
-    assert index["applied"] == {"solutions-by-class:2": 41, "help-requests-by-class:2": 3}
+def test_a_record_read_again_after_a_crash_is_recognised_by_its_place_per_channel_and_input() -> None:
+    key = "solutions<-join:1|product-events:2"
+    index = mark_applied(empty_index(), key, (41, 1))
+    assert applied_before(index, key, (41, 1))
+    assert applied_before(index, key, (41, 0))
+    assert applied_before(index, key, (7, 3))
+    assert not applied_before(index, key, (41, 2))
+    assert not applied_before(index, key, (42, 0))
+    # Another channel or input (or an index written before marks existed) says nothing.
+    assert not applied_before(index, "solutions<-join:0|product-events:2", (3, 0))
+    assert not applied_before(index, "solutions<-join:1|product-events:1", (3, 0))
+    assert not applied_before({"solvers": {}, "suggested": {}, "errors": {}}, key, (0, 0))
+    index = mark_applied(index, "help-requests<-join:1|product-events:2", (3, 0))
+    assert index["applied"] == {key: [41, 1], "help-requests<-join:1|product-events:2": [3, 0]}
