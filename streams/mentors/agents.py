@@ -136,12 +136,11 @@ def register(app: WorkerApp, ctx: StreamContext, dead_letters: DeadLetters) -> M
         if isinstance(value, MentorClock):
             merge.offer_clock(kind_of(m.topic), value)
         elif isinstance(value, HelpRequest | Solution):
-            taken = merge.offer(kind_of(m.topic), value, event)
-            if taken is None:
+            if not merge.offer(kind_of(m.topic), value, event):
                 await apply(value, None)  # from a sender without the order: as it arrives
                 return
-            if taken:  # no commit past this record until it is applied
-                held.setdefault((m.topic, m.partition), set()).add(m.offset)
+            # No commit past this record until it is applied.
+            held.setdefault((m.topic, m.partition), set()).add(m.offset)
         else:
             raise UnexpectedRecordError(m, type(value).__name__, "HelpRequest, Solution or MentorClock")
         for position, waiting in list(merge.release()):

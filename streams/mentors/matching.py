@@ -60,7 +60,13 @@ def apply_once(
 ) -> tuple[dict[str, Any], Suggested | None] | None:
     """As :func:`apply_record`, noting ``position`` in the index; None if the index holds it
     already (a record read again after a restart)."""
-    if position is not None and index is not None and applied_before(index, position.key, position.mark):
+    if (
+        position is not None
+        and index is not None
+        and applied_before(index, position.user, position.origin, position.mark)
+    ):
         return None
     updated, suggested = apply_record(index, record, cfg)
-    return (updated if position is None else mark_applied(updated, position.key, position.mark)), suggested
+    if position is not None:
+        updated = mark_applied(updated, position.user, position.origin, position.mark)
+    return updated, suggested

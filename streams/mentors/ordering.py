@@ -17,12 +17,14 @@ still send an earlier one, the way the join waits for its inputs (streams/orderi
   solution before every help request (an answer at the same event time counts for the
   failure), then by join partition; within one channel, the order the join released them.
 
-A record is known by its event's place in the input: (channel, input partition, offset,
-index among the records of that event). Along a channel one input partition's events come
-in offset order, so a record at or before the last one seen or applied is a re-sent copy
-(a join partition that restarted from its last commit). The table keeps the last one
-applied per channel and input partition in each class's index, so a restarted matcher
-never applies a record twice.
+A record is applied once (matching.py): each class's index keeps, per user and input
+partition, the place of the last record applied (its event's offset there, its index among
+that event's records). The join folds one user's events of one input partition in offset
+order and each once (activity/join.py), so a record at or before that place is a copy: one
+re-sent by a join partition that restarted from its last commit, or read again by a
+matcher that restarted from its own. Across users a join partition's records of one input
+do not come in offset order (a person waiting for an identity merge has their entries
+folded when it arrives, after other users' later ones), so the place is kept per user.
 
 What can still depend on timing: a join partition reported idle that later releases an
 event tagged earlier than records already applied (the join's own idle residual, docs/
@@ -50,6 +52,11 @@ def channel(kind: Kind, sender: int) -> str:
     return f"{kind}<-join:{sender}"
 
 
+def user_of(record: HelpRequest | Solution) -> str:
+    """Whose event made the record: the requester's, or the solver's."""
+    return record.solver_canonical_id if isinstance(record, Solution) else record.canonical_id
+
+
 def channels(partitions: int) -> list[str]:
     """Every channel into one mentor partition, ranked: solutions before help requests."""
     return [channel(kind, p) for kind in (SOLUTIONS_KIND, HELP_KIND) for p in range(partitions)]
@@ -57,16 +64,13 @@ def channels(partitions: int) -> list[str]:
 
 @dataclass(frozen=True, slots=True)
 class Position:
-    """Where one record comes from: its channel and its event's place in the input."""
+    """Where one record comes from: its channel, its user and its event's place in the input."""
 
     channel: str
+    user: str  # the requester of a help request, the solver of a solution
     origin: str  # the input partition ("topic:partition") the event was read from
     offset: int
     index: int  # among the records made from that event
-
-    @property
-    def key(self) -> str:
-        return f"{self.channel}|{self.origin}"
 
     @property
     def mark(self) -> tuple[int, int]:
@@ -78,38 +82,34 @@ class MentorMerge(Generic[T]):
 
     def __init__(self, partitions: int) -> None:
         self._merge = EventTimeMerge[tuple[Position, T]](channels(partitions))
-        # Per channel and input partition, the last record buffered or released.
-        self._seen: dict[str, tuple[int, int]] = {}
         # Arrival order: the order within a channel (EventTimeMerge's offset never repeats).
         self._arrived = 0
 
     def __len__(self) -> int:
         return len(self._merge)
 
-    def add(self, position: Position, tag: int, item: T) -> bool:
-        """Buffer one record; False if it (or a later one of its channel and input) was seen."""
-        seen = self._seen.get(position.key)
-        if seen is not None and position.mark <= seen:
-            return False
-        self._seen[position.key] = position.mark
+    def add(self, position: Position, tag: int, item: T) -> None:
+        """Buffer one record (copies too: the table recognises them when they are applied)."""
         self._arrived += 1
-        return self._merge.add(position.channel, tag, self._arrived, (position, item))
+        self._merge.add(position.channel, tag, self._arrived, (position, item))
 
     def report(self, channel_name: str, clock: SourceClock) -> None:
         """A channel's clock (never moves back; an unknown channel is ignored)."""
         self._merge.report({channel_name: clock})
 
-    def offer(self, kind: Kind, record: HelpRequest | Solution, item: T) -> bool | None:
-        """Take a record read from ``kind``'s topic: buffered (True), a copy (False), or None
-        when it carries no order (from a sender without it: the caller applies it at once)."""
+    def offer(self, kind: Kind, record: HelpRequest | Solution, item: T) -> bool:
+        """Take a record read from ``kind``'s topic: buffered (True), or False when it carries
+        no order (from a sender without it: the caller applies it at once)."""
         if record.sender is None or record.tag is None or record.origin is None:
-            return None
-        position = Position(channel(kind, record.sender), record.origin, record.origin_offset, record.index)
-        taken = self.add(position, record.tag, item)
+            return False
+        position = Position(
+            channel(kind, record.sender), user_of(record), record.origin, record.origin_offset, record.index
+        )
+        self.add(position, record.tag, item)
         # The record says its sender has reached its tag, or the watermark it carries.
         at_ms = record.tag if record.clock_ms is None else max(record.clock_ms, record.tag)
         self.report(position.channel, SourceClock(at_ms, record.idle))
-        return taken
+        return True
 
     def offer_clock(self, kind: Kind, report: MentorClock) -> None:
         """Take a clock-only report read from ``kind``'s topic."""

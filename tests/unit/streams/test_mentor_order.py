@@ -68,8 +68,8 @@ class Matcher:
     def read(self, kind: Kind, message: Record | MentorClock) -> None:
         if isinstance(message, MentorClock):
             self.merge.offer_clock(kind, message)
-        else:
-            self.merge.offer(kind, message, message)
+        elif not self.merge.offer(kind, message, message):
+            self.apply(message, None)  # from a sender without the order: as it arrives
         for position, record in self.merge.release():
             self.apply(record, position)
 
@@ -152,11 +152,11 @@ def test_a_record_carries_its_senders_watermark() -> None:
     assert m.applied == ["solution ivy@100", "request nina@800"]
 
 
-def test_a_copy_is_dropped_in_memory_and_by_the_table_after_a_restart() -> None:
+def test_a_copy_is_applied_once_whether_re_sent_or_read_again_after_a_restart() -> None:
     m = Matcher()
     first, second = solution(0, 100, 1, "ivy"), solution(0, 200, 2, "olga")
-    assert m.merge.offer(SOLUTIONS_KIND, first, first) is True
-    assert m.merge.offer(SOLUTIONS_KIND, first, first) is False  # re-sent by a restarted join
+    m.read(SOLUTIONS_KIND, first)
+    m.read(SOLUTIONS_KIND, first)  # re-sent by a restarted join
     m.read(SOLUTIONS_KIND, second)
     for kind, sender in ((SOLUTIONS_KIND, 1), (HELP_KIND, 0), (HELP_KIND, 1)):
         m.read(kind, clock(sender, 150))
@@ -167,8 +167,37 @@ def test_a_copy_is_dropped_in_memory_and_by_the_table_after_a_restart() -> None:
         again.read(kind, clock(sender, 1_000))
     again.read(SOLUTIONS_KIND, first)
     again.read(SOLUTIONS_KIND, second)
+    again.read(SOLUTIONS_KIND, first)
     assert again.applied == ["solution olga@200"]
     assert again.table["auth"]["solvers"]["ivy"]["count"] == 1
+    assert again.table["auth"]["solvers"]["olga"]["count"] == 1
+
+
+def test_another_users_record_from_an_earlier_offset_of_the_same_input_is_applied() -> None:
+    """A join partition folds one user's events of an input in offset order, not every
+    user's: entries of a person waiting for an identity merge are folded when it arrives,
+    after other users' later entries. Their records are new, not copies."""
+    m = Matcher()
+    for kind in (SOLUTIONS_KIND, HELP_KIND):
+        m.read(kind, clock(1, None, idle=True))
+    m.read(SOLUTIONS_KIND, clock(0, 1_000))
+    m.read(HELP_KIND, request(0, 100, 19, "ivy"))
+    m.read(HELP_KIND, request(0, 100, 16, "nina"))  # waited for nina's merge
+    assert m.applied == ["request ivy@100", "request nina@100"]
+    # The same after a restart: the table's marks do not take nina's for a copy either.
+    again = Matcher(table={})
+    for kind in (SOLUTIONS_KIND, HELP_KIND):
+        again.read(kind, clock(1, None, idle=True))
+    again.read(SOLUTIONS_KIND, clock(0, 1_000))
+    again.read(HELP_KIND, request(0, 100, 19, "ivy"))
+    restarted = Matcher(table=again.table)
+    for kind in (SOLUTIONS_KIND, HELP_KIND):
+        restarted.read(kind, clock(1, None, idle=True))
+    restarted.read(SOLUTIONS_KIND, clock(0, 1_000))
+    restarted.read(HELP_KIND, request(0, 100, 19, "ivy"))  # read again: applied before
+    restarted.read(HELP_KIND, request(0, 100, 16, "nina"))
+    assert restarted.applied == ["request nina@100"]
+    assert sorted(restarted.table["auth"]["errors"]) == ["ivy", "nina"]
 
 
 def test_a_late_record_of_a_new_input_offset_is_applied_late_not_dropped() -> None:
@@ -188,7 +217,9 @@ def test_records_without_an_order_are_applied_as_they_arrive() -> None:
     plain = HelpRequest(
         canonical_id="nina", error_class="auth", event_id="e", occurred_at_ms=1, sent_at_ms=None
     )
-    assert m.merge.offer(HELP_KIND, plain, plain) is None
+    assert m.merge.offer(HELP_KIND, plain, plain) is False
+    m.read(HELP_KIND, plain)  # nothing heard of any join partition: applied all the same
+    assert m.applied == ["request nina@None"] and len(m.merge) == 0
 
 
 # -- any interleaving, any clock reports: one sequence of suggestions ----------------------
@@ -211,8 +242,11 @@ def program(sender: int, specs: list[Any]) -> list[tuple[Kind, Record | MentorCl
     """What one join partition sends, in its order: records in tag order, clocks, re-sends."""
     records: list[Record] = []
     tag = 0
-    for offset, (is_solution, step, cls, user, lag, _, _) in enumerate(specs):
+    for i, (is_solution, step, cls, user, lag, _, _) in enumerate(specs):
         tag += step
+        # One input partition: each user's events in offset order, the users' interleaved
+        # in another (the join folds a person waiting for a merge after later entries).
+        offset = 100 * (3 - int(user[1:])) + i
         if is_solution:
             records.append(solution(sender, tag, offset, user, cls, solved_ms=tag - lag))
         else:
@@ -230,14 +264,19 @@ def program(sender: int, specs: list[Any]) -> list[tuple[Kind, Record | MentorCl
 
 
 def in_event_time_order(programs: list[list[tuple[Kind, Record | MentorClock]]]) -> list[Record]:
-    """The order the records must be applied in: (tag, solutions first, join partition, offset)."""
-    unique = {
-        (r.sender, r.origin, r.origin_offset): r
-        for sends in programs
-        for _, r in sends
-        if not isinstance(r, MentorClock)
-    }
-    return sorted(unique.values(), key=lambda r: (r.tag, kind_of(r) == HELP_KIND, r.sender, r.origin_offset))
+    """The order the records must be applied in: (tag, solutions first, join partition, the
+    order that join partition sent them in)."""
+    unique: dict[tuple[int | None, str | None, int], tuple[int, Record]] = {}
+    for sends in programs:
+        for sent, (_, r) in enumerate(sends):
+            if not isinstance(r, MentorClock):
+                unique.setdefault((r.sender, r.origin, r.origin_offset), (sent, r))
+    return [
+        r
+        for _, r in sorted(
+            unique.values(), key=lambda sr: (sr[1].tag, kind_of(sr[1]) == HELP_KIND, sr[1].sender, sr[0])
+        )
+    ]
 
 
 @settings(max_examples=300, deadline=None)
