@@ -8,14 +8,21 @@ being processed; once those are consumed they wait for the in-flight fetch to re
 which on a quiet stream is the full wait. Measured on one worker at 100 events/s: p95
 543 ms, p99 1,022 ms send -> score with 1,500 ms; see docs/streams.md for the figures
 with the wait we set. A short wait costs only empty fetches while idle.
+
+aiokafka's ``seek_to_committed`` seeks only to committed offsets above 0, so a partition
+whose committed offset is 0 kept whatever position its prefetch had reached: records Faust
+fetched and dropped during a rebalance's recovery were never read again. With the commit
+caps a committed 0 is common (a record at offset 0 still waiting), and a restarted mentor
+matcher lost every record of such a partition. ``seek_to_committed`` here seeks to 0 too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 import faust
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from faust.transport.drivers import aiokafka as driver
 
 from streams.fastout import FastProducer
@@ -23,7 +30,19 @@ from streams.fastout import FastProducer
 CommitCap = Callable[[str, int], int | None]
 
 
+async def seek_to_committed(consumer: AIOKafkaConsumer) -> Mapping[TopicPartition, int | None]:
+    """Seek every assigned partition to its committed offset, 0 included (see above)."""
+    committed: Mapping[TopicPartition, int | None] = await consumer.seek_to_committed()
+    for tp, offset in committed.items():
+        if offset == 0:
+            consumer.seek(tp, 0)
+    return committed
+
+
 class _ConsumerThread(driver.AIOKafkaConsumerThread):
+    async def seek_to_committed(self) -> Any:
+        return await self.call_thread(seek_to_committed, self._ensure_consumer())
+
     def _create_worker_consumer(self, transport: Any) -> Any:
         consumer = super()._create_worker_consumer(transport)
         # Read by AIOKafkaConsumer.start() when it builds its Fetcher, which comes later.
