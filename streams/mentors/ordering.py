@@ -8,7 +8,8 @@ still send an earlier one, the way the join waits for its inputs (streams/orderi
 
 - A *channel* is one join partition's records on one topic (Kafka orders each channel,
   not the two topics against each other). Each record carries the tag the join released
-  its event with; along a channel tags only grow, since the join releases in tag order.
+  its event with; along a channel tags grow, since the join releases in tag order, except
+  for a person waiting for an identity merge, whose entries are folded when it arrives.
 - Each channel's clock: a record's own tag, the join partition's watermark it carries
   (every event before it has been released), and clock-only reports (``MentorClock``)
   when the join partition sends nothing for a while. A join partition that has released
@@ -28,7 +29,8 @@ folded when it arrives, after other users' later ones), so the place is kept per
 
 What can still depend on timing: a join partition reported idle that later releases an
 event tagged earlier than records already applied (the join's own idle residual, docs/
-streams.md): its records are applied late, not lost.
+streams.md), and a waiting person's records (the join partition's watermark waits for
+them, but its other records' tags say it has passed them): applied late, not lost.
 """
 
 from __future__ import annotations
