@@ -237,7 +237,7 @@ class WorkerSettings(_Section):
         default=1000, ge=1, description="The resolve stage reads up to this many input records per batch."
     )
     # The join folds events in one event-time order across its input partitions
-    # (streams/activity/ordering.py): an event waits until every input partition has passed
+    # (streams/ordering.py): an event waits until every input partition has passed
     # it, or is idle: read to its end with nothing new for this long. Lower: less waiting
     # at low rates; a sender that holds events back longer than this gets them folded late.
     source_idle_ms: int = Field(
@@ -247,6 +247,17 @@ class WorkerSettings(_Section):
     )
     clock_report_ms: int = Field(
         default=20, ge=1, description="Least time between the resolve stage's clock reports to the join."
+    )
+    # The mentor matcher applies help requests and solutions in the join's event-time order
+    # (streams/mentors/ordering.py); the join tells it how far each join partition has got,
+    # on its records and, when they moved, in a record of its own on every mentor input
+    # partition (2 x partitions records per report, each through Faust's per-record path,
+    # holding every join partition the worker owns). Lower: suggestions sooner; higher:
+    # fewer records and less worker CPU.
+    mentor_clock_report_ms: int = Field(
+        default=250,
+        ge=1,
+        description="Least time between a worker's clock reports from the join to the mentor matcher.",
     )
     # Resolved events travel to the join many to a record; a record stays under this size
     # (librdkafka's default message.max.bytes is 1,000,000).

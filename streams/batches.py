@@ -8,7 +8,7 @@ one identity's events sit in order on one partition, is what makes folding an ev
 user state idempotent under redelivery (activity/join.py). Each entry also carries its
 event-time tag, and each record the sending stage's clocks of the source partitions it
 reads: what the join needs to fold events in one order whatever the arrival order
-(activity/ordering.py). A record with no entries is just that report.
+(streams/ordering.py). A record with no entries is just that report.
 
 The framing is a small Avro record of the workers' own (not part of the public contract).
 """

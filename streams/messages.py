@@ -56,6 +56,15 @@ class HelpRequest(faust.Record, serializer="json"):
     occurred_at_ms: int
     sent_at_ms: int | None
     team: str | None = None  # the user's work email domain: their teammates are not mentors
+    # Where the join released it (streams/mentors/ordering.py); records without a sender
+    # (from a worker before the order existed) are applied as they arrive.
+    sender: int | None = None  # the join partition
+    tag: int | None = None  # the event-time tag the join released its event with
+    origin: str | None = None  # the input partition ("topic:partition") its event was read from
+    origin_offset: int = -1  # its event's offset there
+    index: int = 0  # among the records made from that event
+    clock_ms: int | None = None  # the sender's watermark as it sent this record, if known
+    idle: bool = False  # the sender had released everything and its inputs were idle
 
 
 class Solution(faust.Record, serializer="json"):
@@ -66,6 +75,25 @@ class Solution(faust.Record, serializer="json"):
     solved_at_ms: int
     solver_orbit_level: int = 0  # as of this answer
     solver_team: str | None = None
+    # Where the join released it (streams/mentors/ordering.py); records without a sender
+    # (from a worker before the order existed) are applied as they arrive.
+    sender: int | None = None  # the join partition
+    tag: int | None = None  # the event-time tag the join released its event with
+    origin: str | None = None  # the input partition ("topic:partition") its event was read from
+    origin_offset: int = -1  # its event's offset there
+    index: int = 0  # among the records made from that event
+    clock_ms: int | None = None  # the sender's watermark as it sent this record, if known
+    idle: bool = False  # the sender had released everything and its inputs were idle
+
+
+class MentorClock(faust.Record, serializer="json"):
+    """Join partitions' clocks for the mentor matcher (parallel lists, one entry each):
+    every help request or solution join partition ``senders[i]`` will still send has a tag
+    at or after ``at_ms[i]``; ``idle[i]``: it has released everything and its inputs are idle."""
+
+    senders: list[int]
+    at_ms: list[int | None]
+    idle: list[bool]
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,6 @@
 """Faust's aiokafka transport with the consumer's fetch wait under our control, source
 offsets committed only after the hot path's own producer has delivered, and never past a
-record whose events are still waiting in the join.
+record whose entries are still waiting in an ordered stage (the join, the mentor matcher).
 
 faust-streaming's aiokafka driver hard-codes ``fetch_max_wait_ms=1500``. aiokafka keeps
 one fetch in flight per broker and leaves out of it the partitions whose records are still
@@ -32,6 +32,8 @@ from faust.types import TP, Message
 
 from streams.continuity import Continuity, without_holes
 from streams.fastout import FastProducer
+
+CommitCap = Callable[[str, int], int | None]
 
 
 async def seek_to_committed(consumer: AIOKafkaConsumer) -> Mapping[TopicPartition, int | None]:
@@ -117,14 +119,14 @@ class _Consumer(driver.Consumer):
         app = cast("WorkerApp", self.app)
         if app.fast_producer is not None:
             await app.fast_producer.flush()
-        if app.commit_cap is not None:
-            # A record acked by its stream may still hold events the join has not folded
-            # in (they wait for other partitions, activity/ordering.py): the commit stops
-            # at it, so after a crash it is read again. Held records are not kept unacked:
-            # Faust waits for every unacked record before it lets a rebalance go on.
-            cap = app.commit_cap
+        if app.commit_caps:
+            # A record acked by its stream may still hold entries an ordered stage has not
+            # applied (the join's events, the mentor matcher's records: they wait for other
+            # partitions, streams/ordering.py): the commit stops at it, so after a crash it
+            # is read again. Held records are not kept unacked: Faust waits for every
+            # unacked record before it lets a rebalance go on.
             offsets = {
-                tp: offset if (held := cap(tp.topic, tp.partition)) is None else min(offset, held)
+                tp: offset if (held := app.commit_cap(tp.topic, tp.partition)) is None else min(offset, held)
                 for tp, offset in offsets.items()
             }
         result: bool = await super()._commit(offsets)
@@ -137,16 +139,25 @@ class _Transport(driver.Transport):
 
 class WorkerApp(faust.App):
     """A Faust app whose Kafka consumer fetches with ``fetch_max_wait_ms``, commits after
-    ``fast_producer`` (when set) has delivered everything sent so far, and never past
-    ``commit_cap`` (when set)."""
+    ``fast_producer`` (when set) has delivered everything sent so far, and never past the
+    least offset any of its ``commit_caps`` holds."""
 
     def __init__(self, *args: Any, fetch_max_wait_ms: int, fetch_min_bytes: int = 1, **kwargs: Any) -> None:
         self.fetch_max_wait_ms = fetch_max_wait_ms
         self.fetch_min_bytes = fetch_min_bytes
         self.fast_producer: FastProducer | None = None
-        # (topic, partition) -> the least offset not to commit past, or None (the join's).
-        self.commit_cap: Callable[[str, int], int | None] | None = None
+        # Each: (topic, partition) -> the least offset not to commit past, or None. One per
+        # stage that holds records back (the join, the mentor matcher).
+        self.commit_caps: list[CommitCap] = []
         super().__init__(*args, **kwargs)
+
+    def add_commit_cap(self, cap: CommitCap) -> None:
+        self.commit_caps.append(cap)
+
+    def commit_cap(self, topic: str, partition: int) -> int | None:
+        """The least offset of ``topic``/``partition`` some stage still holds, or None."""
+        held = [h for cap in self.commit_caps if (h := cap(topic, partition)) is not None]
+        return min(held) if held else None
 
     def _new_transport(self) -> Any:
         return _Transport(self.conf.broker_consumer, self)

@@ -8,7 +8,7 @@ Topics out: engagement-scores, churn-triggers, account-health, mentor help reque
 Faust has no working stream-stream join (faust/joins.py raises NotImplementedError), so
 the join is this: both inputs resolved to canonical ids upstream, read here by one agent
 into the ``users`` table, in one event-time order across every input partition
-(ordering.py), whatever the arrival order (the fold itself: folding.py). Absence triggers
+(streams/ordering.py), whatever the arrival order (the fold itself: folding.py). Absence triggers
 (silence, unanswered questions) need time to pass without events: each user has a due
 time (schedule.py), and a user is judged at exactly that event time, between the events
 before it and those after it, once every input has passed it. Judgements therefore
@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from schemas.models import Event
 from schemas.topics import (
     ACCOUNT_HEALTH,
     CHURN_TRIGGERS,
@@ -34,8 +33,7 @@ from schemas.topics import (
     PRODUCT_EVENTS,
 )
 from streams.activity.folding import Folder, FoldHooks, FoldOut
-from streams.activity.join import BatchOutcome, JoinStep
-from streams.activity.ordering import EventTimeMerge, sources_of
+from streams.activity.join import Applied, BatchOutcome, JoinStep
 from streams.activity.process import StepResult
 from streams.activity.schedule import DueQueue, next_check_ms
 from streams.batches import ResolvedEntry, decode_batch
@@ -44,8 +42,10 @@ from streams.errors import DeadLetters, Source, build_dead_letter, run_guarded
 from streams.fastout import FastProducer
 from streams.identity.agents import JoinTopics
 from streams.mentors.agents import MentorTopics
+from streams.mentors.outbox import MentorOutbox
 from streams.mentors.routing import mentor_records
-from streams.messages import HelpRequest, UserSignal, signal_kind
+from streams.messages import UserSignal, signal_kind
+from streams.ordering import EventTimeMerge, sources_of
 from streams.partitioning import partition_of
 from streams.state import UserState
 from streams.tables import FastChangelogTable
@@ -114,7 +114,7 @@ def register(
         waiting = held.get(partition) if topic == batches_name else None
         return min(waiting) if waiting else None
 
-    app.commit_cap = commit_cap
+    app.add_commit_cap(commit_cap)
 
     def wall_ms() -> int:
         return to_ms(ctx.clock())
@@ -183,16 +183,31 @@ def register(
             outputs[health_name] += 1
         return result.score_update is not None or bool(result.triggers) or result.health is not None
 
-    def route_to_mentors(record: Event, state: UserState) -> None:
-        for message in mentor_records(record, state):
-            if isinstance(message, HelpRequest):
-                producer.produce(help_name, message.dumps(serializer="json"), message.error_class.encode())
-                outputs[help_name] += 1
-            else:
-                producer.produce(
-                    solutions_name, message.dumps(serializer="json"), message.error_class.encode()
-                )
-                outputs[solutions_name] += 1
+    # Mentor records go out after each fold, with their tags and the partition's clock.
+    to_mentors = MentorOutbox(
+        producer,
+        help_topic=help_name,
+        solutions_topic=solutions_name,
+        partitions=n,
+        report_every_ms=ctx.settings.worker.mentor_clock_report_ms,
+        outputs=outputs,
+    )
+    to_mentors.follow_revocations(app, batches_name)
+
+    def route_to_mentors(partition: int, applied: Applied) -> None:
+        if applied.entry is not None:
+            to_mentors.add(partition, applied.entry, mentor_records(applied.event, applied.result.state))
+
+    def tell_mentors(partition: int) -> None:
+        """After a fold: this partition's mentor records, and how far it has got (entries
+        parked for a person waiting on a merge are not released yet)."""
+        merge = merges.get(partition)
+        if merge is None:
+            return
+        watermark, floor = merge.watermark(), folder.parked_floor(partition)
+        if floor is not None:
+            watermark = floor if watermark is None else min(watermark, floor)
+        to_mentors.send(partition, watermark, merge.idle() and floor is None)
 
     def dead_letter_entries(outcome: BatchOutcome) -> None:
         failed_at_ms = wall_ms()
@@ -252,6 +267,7 @@ def register(
         merge.report(batch.clocks)
         released = list(merge.release())
         out = folder.fold(m.partition, released, merge.watermark(), queue_for(m.partition))
+        tell_mentors(m.partition)
         await finish(m.partition, out)
 
     async def handle_signal(event: Any) -> None:
@@ -261,6 +277,7 @@ def register(
         merge = merges.get(partition)
         watermark = merge.watermark() if merge is not None else None
         out = folder.receive_merge(partition, signal, watermark, queue_for(partition))
+        tell_mentors(partition)
         await finish(partition, out)
 
     # Both agents read, change and write ``users`` with awaits in between (the flush of

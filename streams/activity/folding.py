@@ -1,6 +1,6 @@
 """The join's fold: released entries and the judgements due between them, in one order.
 
-Entries leave the join's merge in event-time order (ordering.py): events, interactions
+Entries leave the join's merge in event-time order (streams/ordering.py): events, interactions
 with a user, and the two places an identity link takes in that order (linkstage.py):
 
 - ``MERGE_OUT`` on the old id's partition: everything the old id got before the link has
@@ -23,9 +23,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from foundation.settings import StreamSettings
-from schemas.models import Event
 from streams.accounts.health import after_tick
-from streams.activity.join import BatchOutcome, Forward, JoinStep
+from streams.activity.join import Applied, BatchOutcome, Forward, JoinStep
 from streams.activity.merge import merge_states
 from streams.activity.process import StepResult, apply_interaction, check_absence, score_update
 from streams.activity.schedule import DueQueue, next_check_ms
@@ -56,7 +55,7 @@ class FoldHooks:
 
     load: Callable[[str], UserState | None]
     publish: Callable[[str, StepResult], bool]
-    route_to_mentors: Callable[[Event, UserState], None]
+    route_to_mentors: Callable[[int, Applied], None]
     dead_letter: Callable[[BatchOutcome], None]
     clock: Callable[[], datetime]
 
@@ -88,6 +87,11 @@ class Folder:
         self.step = step
         self.hooks = hooks
         self.parked: dict[int, dict[str, list[Released]]] = {}
+
+    def parked_floor(self, partition: int) -> int | None:
+        """The least tag of the entries parked on ``partition`` (None: none parked)."""
+        tags = [items[0][0] for items in self.parked.get(partition, {}).values() if items]
+        return min(tags) if tags else None
 
     def forget(self, partition: int) -> None:
         """The partition went to another worker: its parked entries are read again there."""
@@ -160,7 +164,7 @@ class Folder:
                 continue
             # Events fold in runs (one state read and write per user per run); anything
             # else ends the run: it needs the states as they are now.
-            taken = self._events(events, queue, out)
+            taken = self._events(partition, events, queue, out)
             if taken < len(events):
                 return n - len(events) + taken
             events = []
@@ -177,7 +181,7 @@ class Folder:
             else:
                 self._expect(entry, state, queue, out)
             out.done.append(item[1][1])
-        return len(items) - len(events) + self._events(events, queue, out)
+        return len(items) - len(events) + self._events(partition, events, queue, out)
 
     @staticmethod
     def _due_before(queue: DueQueue, tag: int) -> bool:
@@ -191,7 +195,7 @@ class Folder:
         due = next_check_ms(state, state.last_event_ms, self.cfg)
         return due is not None and due < next_tag
 
-    def _events(self, items: list[Released], queue: DueQueue, out: FoldOut) -> int:
+    def _events(self, partition: int, items: list[Released], queue: DueQueue, out: FoldOut) -> int:
         """Fold a run of events; returns how many were taken (see ``_apply``)."""
         if not items:
             return 0
@@ -203,7 +207,7 @@ class Folder:
         )
         for applied in outcome.applied:
             self.hooks.publish(applied.canonical_id, applied.result)
-            self.hooks.route_to_mentors(applied.event, applied.result.state)
+            self.hooks.route_to_mentors(partition, applied)
         self.hooks.dead_letter(outcome)
         out.signals.extend(_forward_signal(forward) for forward in outcome.forwards)
         for canonical_id, state in outcome.states.items():

@@ -1,6 +1,6 @@
 """The join's step over a run of resolved events: pure, so unit tests reach it.
 
-Events come in the order the join releases them (ordering.py: one event-time order
+Events come in the order the join releases them (streams/ordering.py: one event-time order
 across every input partition) and are folded in that order. Each user's state is read
 once per run and written once per run (one changelog record per dirty user, not one per
 event). An event already folded into its user's state, by input position or by event id,
@@ -32,6 +32,7 @@ class Applied:
     canonical_id: str
     event: Event
     result: StepResult
+    entry: ResolvedEntry | None = None  # where it was read, and its tag (the mentor order)
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,7 @@ class JoinStep:
                 continue
             seen.add(entry.source, entry.offset, event.event_id)
             out.states[canonical_id] = result.state
-            out.applied.append(Applied(canonical_id, event, result))
+            out.applied.append(Applied(canonical_id, event, result, entry))
             if ends is not None and k + 1 < len(entries) and ends(result.state, entries[k + 1].tag):
                 break
         for canonical_id, state in out.states.items():

@@ -3,7 +3,7 @@
 For each input partition it owns: the *tag* reached (the largest event time read so far,
 in offset order, so tags only grow along a partition) and whether it is idle (read to its
 end and quiet for ``idle_ms``). The join folds events in tag order and waits only for
-sources that are not idle (activity/ordering.py).
+sources that are not idle (streams/ordering.py).
 
 The tag a partition has reached is stored with its committed offset (Kafka's commit
 metadata, as Kafka Streams keeps partition time), so a stage that takes the partition

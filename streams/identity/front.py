@@ -27,7 +27,7 @@ crash replays a batch, never skips one; the join recognises the replay.
 Order: every entry carries its event-time tag, and every record to the join (and, when
 nothing else goes there, a record of its own at most every ``worker.clock_report_ms``)
 carries this stage's clocks of the partitions it reads (clocks.py), so the join can fold
-events in one event-time order whatever the arrival order (activity/ordering.py).
+events in one event-time order whatever the arrival order (streams/ordering.py).
 """
 
 from __future__ import annotations

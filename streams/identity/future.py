@@ -2,7 +2,7 @@
 
 Event time comes from senders, whose clocks may be wrong: one event dated days ahead would
 move its partition's clock days ahead, and the join (which folds events in event-time
-order across partitions, activity/ordering.py) would judge absence days early (silence
+order across partitions, streams/ordering.py) would judge absence days early (silence
 "fired" in the future, a usage drop missed). Events further ahead than a tolerance are
 dead-lettered with the reason, before they can move a clock.
 """

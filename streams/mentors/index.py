@@ -5,14 +5,17 @@ The state kept per error class is a JSON dict, bounded by the mentor settings::
     {"solvers": {canonical_id: {"count": n, "last_ms": t, "level": l, "team": d}},
      "suggested": {canonical_id: t},
      "errors": {canonical_id: [t, ...]},
-     "applied": {"topic:partition": offset}}
+     "applied": {canonical_id: {origin: [offset, index]}}}
 
 ``errors`` holds each user's recent failed calls of the class (event times, sorted): a
 suggestion needs a pattern, ``pattern_count`` of them within ``pattern_window_hours``.
-``applied`` holds, per input partition ("topic:partition"), the offset of the last record
-applied: a class's records all come from one partition of each input, in order, so a
-record read again after a crash (at or before that offset) changes nothing: a solve is
-not counted twice, a failed call not made into a pattern of itself. Indexes written
+``applied`` holds, per user and input partition ("topic:partition") their event was read
+from, the place of the last record applied (the event's offset there, and its index among
+the event's records). The join folds one user's events of an input in offset order, so a
+record read again after a crash (at or before that place) changes nothing: a solve is not
+counted twice, a failed call not made into a pattern of itself. Marks are kept for the
+users the index still holds (recent requesters and solvers), so they stay bounded too.
+Indexes written
 before patterns, levels, teams and marks existed read as having none.
 """
 
@@ -51,14 +54,22 @@ def empty_index() -> dict[str, Any]:
     return {"solvers": {}, "suggested": {}, "errors": {}, "applied": {}}
 
 
-def applied_before(index: dict[str, Any], source: str, offset: int) -> bool:
-    """True when the record at ``offset`` of ``source`` was applied before (a redelivery)."""
-    last = index.get("applied", {}).get(source)
-    return last is not None and offset <= last
+def applied_before(index: dict[str, Any], user: str, origin: str, mark: tuple[int, int]) -> bool:
+    """True when ``user``'s record at ``mark`` of ``origin`` was applied before (a copy)."""
+    marks = index.get("applied", {}).get(user)
+    last = marks.get(origin) if isinstance(marks, dict) else None
+    return last is not None and mark <= tuple(last)
 
 
-def mark_applied(index: dict[str, Any], source: str, offset: int) -> dict[str, Any]:
-    return {**index, "applied": {**index.get("applied", {}), source: offset}}
+def mark_applied(index: dict[str, Any], user: str, origin: str, mark: tuple[int, int]) -> dict[str, Any]:
+    """The index noting ``user``'s record at ``mark`` of ``origin`` as applied; marks of users
+    it no longer holds (nor an older index's marks in another form) are dropped."""
+    kept = set(index.get("errors", {})) | set(index.get("solvers", {})) | {user}
+    applied = {
+        u: marks for u, marks in index.get("applied", {}).items() if u in kept and isinstance(marks, dict)
+    }
+    applied[user] = {**applied.get(user, {}), origin: list(mark)}
+    return {**index, "applied": applied}
 
 
 def record_solution(

@@ -1,17 +1,24 @@
 """The mentor path through the worker on the real broker and warehouse: accepted answers
 in, a failure pattern in, one suggestion out (on the topic and in ClickHouse), with the
-mentors in order of preference and the reasons for each."""
+mentors in order of preference and the reasons for each; and the matcher's inputs applied
+in event-time order, not in the order they arrive."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
+from confluent_kafka import Producer
 
 from schemas.identity import deterministic_canonical_id
 from schemas.topics import MENTOR_SUGGESTIONS
 from sinks.migrate import apply_migrations
 from sinks.runner import Sink
+from streams.mentors.agents import HELP_REQUESTS, SOLUTIONS
+from streams.messages import HelpRequest, MentorClock, Solution
+from streams.partitioning import partition_of
+from streams.timeconv import to_ms
 from tests.fixtures import events as ev
 from tests.fixtures.streams import read_topic, send_events
 from tests.integration.sinks.helpers import run_until
@@ -141,3 +148,141 @@ def test_a_failure_pattern_gets_inner_orbit_mentors_first_never_teammates_with_r
         start,
         start + timedelta(minutes=10),
     )
+
+
+def test_a_solution_that_arrives_after_a_later_failure_still_counts_for_it(pipeline_factory) -> None:
+    """Records sent to the matcher's topics as two join partitions would: the failure (from
+    nina's partition) is read before the earlier accepted answer (from ivy's partition);
+    event time says the answer came first, so nina gets ivy as her mentor."""
+    pipeline = pipeline_factory(partitions=2, mentors={**MENTORS, "pattern_count": 1})
+    pipeline.start_workers(1)
+    mentor_partition = partition_of(CLASS, 2)
+    help_topic, solutions_topic = pipeline.topic(HELP_REQUESTS), pipeline.topic(SOLUTIONS)
+    producer = Producer(pipeline.settings.kafka.confluent_config())
+
+    def send(topic: str, record: HelpRequest | Solution | MentorClock) -> None:
+        producer.produce(topic, record.dumps(serializer="json"), CLASS.encode(), partition=mentor_partition)
+        assert producer.flush(30) == 0
+
+    def read_by_matcher() -> int:
+        agent = pipeline.health()["agents"]["mentor-matching"]
+        return int(agent["processed"]) + int(agent["dead_lettered"])
+
+    nina = deterministic_canonical_id("email", "nina@acme.io")
+    ivy = deterministic_canonical_id("github", "ivy")
+    solved, failed, later = to_ms(ev.at(1)), to_ms(ev.at(2)), to_ms(ev.at(3))
+    failure_record = HelpRequest(
+        canonical_id=nina,
+        error_class=CLASS,
+        event_id="nina-failure",
+        occurred_at_ms=failed,
+        sent_at_ms=None,
+        team="acme.io",
+        sender=1,
+        tag=failed,
+        origin="product-events:1",
+        origin_offset=0,
+        clock_ms=later,
+    )
+    # Join partition 1 (nina's): her failure at 2 h, and that it has passed 3 h.
+    send(help_topic, failure_record)
+    send(solutions_topic, MentorClock(senders=[1], at_ms=[later], idle=[False]))
+    deadline = time.monotonic() + 60
+    while read_by_matcher() < 2:  # both read by the matcher before the answer is even sent
+        assert time.monotonic() < deadline, "the matcher did not read the failure"
+        time.sleep(0.2)
+    assert pipeline.read(MENTOR_SUGGESTIONS, expect=1, timeout=2) == []
+    # Join partition 0 (ivy's): her accepted answer at 1 h, sent twice (a restarted join
+    # partition re-sends what it had not committed), then that it has passed 3 h.
+    answer_record = Solution(
+        error_class=CLASS,
+        solver_canonical_id=ivy,
+        solved_at_ms=solved,
+        solver_orbit_level=1,
+        sender=0,
+        tag=solved,
+        origin="community-events:0",
+        origin_offset=5,
+    )
+    send(solutions_topic, answer_record)
+    send(solutions_topic, answer_record)
+    send(solutions_topic, MentorClock(senders=[0], at_ms=[later], idle=[False]))
+    send(help_topic, MentorClock(senders=[0], at_ms=[later], idle=[False]))
+    records = pipeline.read(MENTOR_SUGGESTIONS, expect=1, settle=3.0, timeout=60)
+    assert [(r.key, r.value.suggestion_id, r.value.error_count) for r in records] == [
+        (nina.encode(), f"{nina}:{CLASS}:nina-failure", 1)
+    ]
+    assert [
+        (m.canonical_id, m.solved_count, m.last_solved_at, m.orbit_level) for m in records[0].value.mentors
+    ] == [(ivy, 1, ev.at(1), 1)]
+
+
+def test_a_matcher_killed_while_a_record_waits_applies_each_record_once_after_restart(
+    pipeline_factory,
+) -> None:
+    """The waiting record holds the commit, so the restarted matcher reads it again, and the
+    record applied before the kill (read again too, after it) is not applied twice."""
+    pipeline = pipeline_factory(partitions=2, mentors={**MENTORS, "pattern_count": 1})
+    [worker] = pipeline.start_workers(1)
+    mentor_partition = partition_of(CLASS, 2)
+    help_topic, solutions_topic = pipeline.topic(HELP_REQUESTS), pipeline.topic(SOLUTIONS)
+    producer = Producer(pipeline.settings.kafka.confluent_config())
+
+    def send(topic: str, record: HelpRequest | Solution | MentorClock) -> None:
+        producer.produce(topic, record.dumps(serializer="json"), CLASS.encode(), partition=mentor_partition)
+        assert producer.flush(30) == 0
+
+    def answer(sender: int, who: str, hours: float, offset: int) -> Solution:
+        at = to_ms(ev.at(hours))
+        return Solution(
+            error_class=CLASS,
+            solver_canonical_id=who,
+            solved_at_ms=at,
+            sender=sender,
+            tag=at,
+            origin=f"community-events:{sender}",
+            origin_offset=offset,
+        )
+
+    def clocks(topic: str, hours: float) -> None:
+        send(topic, MentorClock(senders=[0, 1], at_ms=[to_ms(ev.at(hours))] * 2, idle=[False, False]))
+
+    olga, ivy = (
+        deterministic_canonical_id("email", "olga@gmail.com"),
+        deterministic_canonical_id("github", "ivy"),
+    )
+    send(solutions_topic, answer(0, olga, 3, 1))  # waits: join partition 1 is only at 1 h
+    send(solutions_topic, answer(1, ivy, 1, 1))  # applied
+    clocks(help_topic, 3)
+    changelog = f"{pipeline.group_id}-solvers-changelog"
+    assert len(read_topic(pipeline.settings, None, changelog, expect=1, timeout=60)) == 1
+    time.sleep(3)  # commits happen meanwhile (every second), none past olga's answer
+    worker.kill()  # SIGKILL: nothing flushed, nothing committed on the way out
+    pipeline.start_workers(1)
+    # Read again after the restart: olga's answer, which waits again, and ivy's, applied
+    # before the kill. Both join partitions move on; nina fails at 5 h.
+    clocks(solutions_topic, 4)
+    nina = deterministic_canonical_id("email", "nina@acme.io")
+    failed = to_ms(ev.at(5))
+    send(
+        help_topic,
+        HelpRequest(
+            canonical_id=nina,
+            error_class=CLASS,
+            event_id="nina-failure",
+            occurred_at_ms=failed,
+            sent_at_ms=None,
+            sender=1,
+            tag=failed,
+            origin="product-events:1",
+            origin_offset=9,
+        ),
+    )
+    clocks(solutions_topic, 6)
+    clocks(help_topic, 6)
+    # The killed member holds its partitions until its session times out.
+    records = pipeline.read(MENTOR_SUGGESTIONS, expect=1, settle=3.0, timeout=120)
+    assert len(records) == 1
+    assert sorted(
+        (m.canonical_id, m.solved_count, m.last_solved_at) for m in records[0].value.mentors
+    ) == sorted([(olga, 1, ev.at(3)), (ivy, 1, ev.at(1))])

@@ -8,11 +8,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from foundation.settings import StreamSettings
-from streams.activity.ordering import EventTimeMerge, sources_of
 from streams.batches import SourceClock
 from streams.exceptions import FutureEventError
 from streams.identity.clocks import SourceClocks, decode_tag, encode_tag
 from streams.identity.future import future_problem, require_not_future
+from streams.ordering import EventTimeMerge, sources_of
 
 SOURCES = sources_of(["product-events", "community-events"], 2)
 

@@ -8,9 +8,9 @@ from foundation.settings import StreamSettings
 from schemas.catalog import SchemaCatalog
 from schemas.serde import AvroSerde
 from streams.activity.join import JoinStep
-from streams.activity.ordering import EventTimeMerge
 from streams.activity.process import apply_event
 from streams.batches import ResolvedBatch, ResolvedEntry, SourceClock, decode_batch, encode_batch
+from streams.ordering import EventTimeMerge
 from streams.state import UserState
 from tests.fixtures import events as ev
 

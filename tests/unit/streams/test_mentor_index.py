@@ -129,13 +129,37 @@ def test_an_index_written_before_patterns_and_levels_still_reads() -> None:
     assert chosen == [Candidate("m", 2, DAY, 0, False)]
 
 
-def test_a_record_read_again_after_a_crash_is_recognised_by_its_offset_per_input_partition() -> None:
-    index = mark_applied(empty_index(), "solutions-by-class:2", 41)
-    assert applied_before(index, "solutions-by-class:2", 41)
-    assert applied_before(index, "solutions-by-class:2", 7)
-    assert not applied_before(index, "solutions-by-class:2", 42)
-    # Offsets of another input (or an index written before marks existed) say nothing.
-    assert not applied_before(index, "help-requests-by-class:2", 3)
-    assert not applied_before({"solvers": {}, "suggested": {}, "errors": {}}, "solutions-by-class:2", 0)
-    index = mark_applied(index, "help-requests-by-class:2", 3)
-    assert index["applied"] == {"solutions-by-class:2": 41, "help-requests-by-class:2": 3}
+def test_a_record_read_again_after_a_crash_is_recognised_by_its_place_per_user_and_input() -> None:
+    _, index = record_error(empty_index(), "nina", 1, PCFG)
+    index = mark_applied(index, "nina", "product-events:2", (41, 1))
+    assert applied_before(index, "nina", "product-events:2", (41, 1))
+    assert applied_before(index, "nina", "product-events:2", (41, 0))
+    assert applied_before(index, "nina", "product-events:2", (7, 3))
+    assert not applied_before(index, "nina", "product-events:2", (41, 2))
+    assert not applied_before(index, "nina", "product-events:2", (42, 0))
+    # Another user's records of the same input, from earlier offsets, are not copies: the
+    # join folds each user's events in offset order, not all users' together.
+    assert not applied_before(index, "ivy", "product-events:2", (3, 0))
+    assert not applied_before(index, "nina", "product-events:1", (3, 0))
+    assert not applied_before(
+        {"solvers": {}, "suggested": {}, "errors": {}}, "nina", "product-events:2", (0, 0)
+    )
+    index = mark_applied(index, "nina", "community-events:0", (3, 0))
+    assert index["applied"] == {"nina": {"product-events:2": [41, 1], "community-events:0": [3, 0]}}
+
+
+def test_marks_are_kept_for_the_users_the_index_holds() -> None:
+    cfg = PCFG.model_copy(update={"max_requesters_per_class": 2})
+    index = empty_index()
+    for t, user in enumerate(["a", "b", "c"]):
+        _, index = record_error(index, user, t, cfg)
+        index = mark_applied(index, user, "product-events:0", (t, 0))
+    # "a" left the requesters (the bound is 2): its mark goes with it.
+    assert sorted(index["errors"]) == ["b", "c"]
+    assert sorted(index["applied"]) == ["b", "c"]
+    # An index marked per input partition (an older form) reads as holding no marks.
+    older = {**index, "applied": {"help-requests-by-class:2": 41}}
+    assert not applied_before(older, "help-requests-by-class:2", "x", (0, 0))
+    assert mark_applied(older, "b", "product-events:0", (5, 0))["applied"] == {
+        "b": {"product-events:0": [5, 0]}
+    }

@@ -1,5 +1,6 @@
 """The join's input order: one event-time order across every source partition, whatever
-the arrival order.
+the arrival order. (The mentor matcher orders its inputs from the join partitions the
+same way, with the join partitions as sources: streams/mentors/ordering.py.)
 
 A join partition receives events from every partition of product-events and
 community-events (a user's identities may sit on several), through resolve stages that
@@ -110,6 +111,12 @@ class EventTimeMerge(Generic[T]):
             if not self._pending[source]:
                 bound = self._bound()  # that source now bounds by its clock
             yield tag, item
+
+    def idle(self) -> bool:
+        """Nothing buffered and every source known and idle: all read so far has been released."""
+        if self._heap or len(self._clocks) < len(self._rank):
+            return False
+        return all(clock.idle for clock in self._clocks.values())
 
     def watermark(self) -> int | None:
         """An event time every entry before which has been released, or None.
