@@ -43,6 +43,14 @@ class KafkaSettings(_Section):
     sasl_username: str | None = Field(default=None, description="SASL user name.")
     sasl_password: SecretStr | None = Field(default=None, description="SASL password.")
     ssl_ca_location: Path | None = Field(default=None, description="CA certificate file for SSL.")
+    # librdkafka backs off up to 10 s between attempts to reach a broker; a service started
+    # while the broker was down (or restarted) then waited up to 10 s after it came back
+    # before sending what it had buffered. Java's Kafka clients stop at 1 s.
+    reconnect_backoff_max_ms: int = Field(
+        default=1000,
+        ge=10,
+        description="Longest wait between attempts to reach a broker, every client (librdkafka's: 10 s).",
+    )
     # With no registry the serde uses Avro single-object encoding against schemas/.
     schema_registry_url: str | None = Field(
         default=None,
@@ -85,6 +93,7 @@ class KafkaSettings(_Section):
         conf: dict[str, Any] = {
             "bootstrap.servers": self.bootstrap_servers,
             "security.protocol": self.security_protocol,
+            "reconnect.backoff.max.ms": self.reconnect_backoff_max_ms,
             "logger": logging.getLogger(KAFKA_CLIENT_LOGGER),
         }
         if self.sasl_mechanism:

@@ -25,8 +25,8 @@ from tests.fixtures.kafka import TopicFactory
 pytestmark = pytest.mark.integration
 
 
-async def positions_after_seeks(kafka: str, topic: str) -> tuple[int, int, list[int]]:
-    tp = TopicPartition(topic, 0)
+async def assigned_consumer(kafka: str, tp: TopicPartition, committed: int) -> AIOKafkaConsumer:
+    """A started consumer of a new group, assigned ``tp``, with ``committed`` committed."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=kafka,
         group_id=f"seek-{uuid.uuid4().hex[:8]}",
@@ -34,9 +34,15 @@ async def positions_after_seeks(kafka: str, topic: str) -> tuple[int, int, list[
         auto_offset_reset="earliest",
     )
     await consumer.start()
+    consumer.assign([tp])
+    await consumer.commit({tp: OffsetAndMetadata(committed, "")})
+    return consumer
+
+
+async def positions_after_seeks(kafka: str, topic: str) -> tuple[int, int, list[int]]:
+    tp = TopicPartition(topic, 0)
+    consumer = await assigned_consumer(kafka, tp, 0)
     try:
-        consumer.assign([tp])
-        await consumer.commit({tp: OffsetAndMetadata(0, "")})
         read: list[int] = []
         while len(read) < 4:  # prefetched and handed over: the position is past them
             batch = await consumer.getmany(tp, timeout_ms=1000)
@@ -69,16 +75,8 @@ def test_a_partition_committed_at_0_is_read_again_from_0(kafka: str, topic_facto
 async def read_from_a_stale_position(kafka: str, topic: str) -> tuple[list[int], int]:
     """Commit 2, move the fetch position to 6 behind the reader's back, then read."""
     tp = TopicPartition(topic, 0)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=kafka,
-        group_id=f"hole-{uuid.uuid4().hex[:8]}",
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-    )
-    await consumer.start()
+    consumer = await assigned_consumer(kafka, tp, 2)
     try:
-        consumer.assign([tp])
-        await consumer.commit({tp: OffsetAndMetadata(2, "")})
         consumer.seek(tp, 6)
         continuity = Continuity()
 

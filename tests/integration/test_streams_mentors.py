@@ -6,7 +6,9 @@ in event-time order, not in the order they arrive."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from confluent_kafka import Producer
@@ -26,6 +28,7 @@ from tests.integration.sinks.helpers import run_until
 pytestmark = pytest.mark.integration
 
 CLASS = "auth.invalid_token"
+MatcherRecord = HelpRequest | Solution | MentorClock
 MENTORS = {
     "window_days": 30,
     "max_mentors": 3,
@@ -150,19 +153,26 @@ def test_a_failure_pattern_gets_inner_orbit_mentors_first_never_teammates_with_r
     )
 
 
+def matcher_inputs(pipeline: Any) -> tuple[Callable[[str, MatcherRecord], None], str, str]:
+    """A sender of records straight to the matcher's input topics, to the class's
+    partition, as join partitions would write them; and the two topics."""
+    producer = Producer(pipeline.settings.kafka.confluent_config())
+    partition = partition_of(CLASS, pipeline.settings.topics.partitions)
+
+    def send(topic: str, record: MatcherRecord) -> None:
+        producer.produce(topic, record.dumps(serializer="json"), CLASS.encode(), partition=partition)
+        assert producer.flush(30) == 0
+
+    return send, pipeline.topic(HELP_REQUESTS), pipeline.topic(SOLUTIONS)
+
+
 def test_a_solution_that_arrives_after_a_later_failure_still_counts_for_it(pipeline_factory) -> None:
     """Records sent to the matcher's topics as two join partitions would: the failure (from
     nina's partition) is read before the earlier accepted answer (from ivy's partition);
     event time says the answer came first, so nina gets ivy as her mentor."""
     pipeline = pipeline_factory(partitions=2, mentors={**MENTORS, "pattern_count": 1})
     pipeline.start_workers(1)
-    mentor_partition = partition_of(CLASS, 2)
-    help_topic, solutions_topic = pipeline.topic(HELP_REQUESTS), pipeline.topic(SOLUTIONS)
-    producer = Producer(pipeline.settings.kafka.confluent_config())
-
-    def send(topic: str, record: HelpRequest | Solution | MentorClock) -> None:
-        producer.produce(topic, record.dumps(serializer="json"), CLASS.encode(), partition=mentor_partition)
-        assert producer.flush(30) == 0
+    send, help_topic, solutions_topic = matcher_inputs(pipeline)
 
     def read_by_matcher() -> int:
         agent = pipeline.health()["agents"]["mentor-matching"]
@@ -224,13 +234,7 @@ def test_a_matcher_killed_while_a_record_waits_applies_each_record_once_after_re
     record applied before the kill (read again too, after it) is not applied twice."""
     pipeline = pipeline_factory(partitions=2, mentors={**MENTORS, "pattern_count": 1})
     [worker] = pipeline.start_workers(1)
-    mentor_partition = partition_of(CLASS, 2)
-    help_topic, solutions_topic = pipeline.topic(HELP_REQUESTS), pipeline.topic(SOLUTIONS)
-    producer = Producer(pipeline.settings.kafka.confluent_config())
-
-    def send(topic: str, record: HelpRequest | Solution | MentorClock) -> None:
-        producer.produce(topic, record.dumps(serializer="json"), CLASS.encode(), partition=mentor_partition)
-        assert producer.flush(30) == 0
+    send, help_topic, solutions_topic = matcher_inputs(pipeline)
 
     def answer(sender: int, who: str, hours: float, offset: int) -> Solution:
         at = to_ms(ev.at(hours))

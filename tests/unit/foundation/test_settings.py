@@ -144,3 +144,13 @@ def test_worker_heartbeat_must_fit_three_times_in_the_session() -> None:
     assert WorkerSettings(session_timeout_s=6, heartbeat_interval_s=2).heartbeat_interval_s == 2
     with pytest.raises(ValidationError, match="at most a third of session_timeout_s"):
         WorkerSettings(session_timeout_s=6, heartbeat_interval_s=2.5)
+
+
+def test_every_kafka_client_stops_backing_off_at_the_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    from producers.sdk import producer_config
+
+    # librdkafka's own bound is 10 s: a service started while the broker was down waited
+    # up to that long after it came back before sending what it had buffered.
+    assert Settings().kafka.confluent_config()["reconnect.backoff.max.ms"] == 1000
+    monkeypatch.setenv("ORBITSTREAM_KAFKA__RECONNECT_BACKOFF_MAX_MS", "250")
+    assert producer_config(load_settings(), "svc")["reconnect.backoff.max.ms"] == 250
