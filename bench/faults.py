@@ -57,9 +57,9 @@ def workload(events: int, seed: int, days: int = 28) -> list[Event]:
 # measures faults with a bound no write delay of its own reaches: on this 2-core machine
 # the workload's sends are sometimes written 50 ms apart (2 of 25,000 score updates
 # differed between two clean runs at the default), and after the broker restart the
-# producer writes what it buffered only once it has reconnected, up to about a second
-# after the broker is back (kafka.reconnect_backoff_max_ms): at 1 s, a partition was once
-# judged idle before its buffered events came (7 score updates changed).
+# producer writes what it buffered only once it has reconnected (within
+# kafka.reconnect_backoff_max_ms, 1 s) and has its idempotent producer id: a second or two
+# after the broker is back.
 VERIFIER_IDLE_MS = 5000
 
 

@@ -36,9 +36,10 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 import faust
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
@@ -58,6 +59,33 @@ from streams.partitioning import partition_of
 from streams.timeconv import to_ms
 
 log = logging.getLogger(__name__)
+
+
+T = TypeVar("T")
+
+
+def retry_until_answered(
+    call: Callable[[], T | None],
+    stopping: Callable[[], bool],
+    clock: Callable[[], float] = time.monotonic,
+    pause: Callable[[float], None] = time.sleep,
+) -> tuple[T | None, float | None]:
+    """``call()`` until it answers (not None) or ``stopping()``; with the answer, when the
+    broker answered again after failing (None: it answered at once).
+
+    Quiet is measured again from that moment (clocks.py ``interrupted``), not from before
+    the last attempt: one attempt can wait out its whole timeout while the broker is away,
+    and a source judged quiet since before it was idle the moment the broker came back,
+    before producers had written what they had buffered (every source reported idle in
+    the first clocks after a broker restart, and later events were folded first).
+    """
+    result = call()
+    answered_at: float | None = None
+    while result is None and not stopping():
+        pause(0.1)
+        result = call()
+        answered_at = clock()
+    return result, answered_at
 
 
 @dataclass(frozen=True)
@@ -248,11 +276,11 @@ class ResolveFront:
             self._prune_links()
         self.reader.take_buffered()
         inputs = self._tps(set(self.owned))
-        caught_up = self.reader.catch_up(inputs)
-        while caught_up is None and not self._stopping:  # the broker did not answer: again
-            self._interrupted_at = time.monotonic()
-            time.sleep(0.1)
-            caught_up = self.reader.catch_up(inputs)
+        caught_up, answered_at = retry_until_answered(
+            lambda: self.reader.catch_up(inputs), lambda: self._stopping
+        )
+        if answered_at is not None:
+            self._interrupted_at = answered_at
         outcomes, ends = caught_up or ([], {})
         return messages, outcomes, ends
 

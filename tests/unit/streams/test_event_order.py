@@ -11,6 +11,7 @@ from foundation.settings import StreamSettings
 from streams.batches import SourceClock
 from streams.exceptions import FutureEventError
 from streams.identity.clocks import SourceClocks, decode_tag, encode_tag
+from streams.identity.front import retry_until_answered
 from streams.identity.future import future_problem, require_not_future
 from streams.ordering import EventTimeMerge, sources_of
 
@@ -159,6 +160,32 @@ def test_after_the_broker_did_not_answer_quiet_is_measured_again() -> None:
     assert clocks.report(lambda s: 1, now=20.06) == {"p:0": SourceClock(1_000, True)}
     clocks.interrupted(now=5.0)  # an older failure moves nothing back
     assert clocks.report(lambda s: 1, now=20.06) == {"p:0": SourceClock(1_000, True)}
+
+
+def test_quiet_is_measured_from_when_the_broker_answered_again_not_from_before_the_call() -> None:
+    # One end-offset request waits out its timeout while the broker is away (8 s here): a
+    # source judged quiet since before that request was idle the moment the broker was back.
+    now = [0.0]
+    answers: list[dict[str, int] | None] = [None, None, {"p:0": 7}]
+
+    def call() -> dict[str, int] | None:
+        now[0] += 8.0 if answers[0] is None else 0.01
+        return answers.pop(0)
+
+    def pause(seconds: float) -> None:
+        now[0] += seconds
+
+    result, answered_at = retry_until_answered(call, lambda: False, lambda: now[0], pause)
+    assert result == {"p:0": 7}
+    assert answered_at == pytest.approx(16.21)
+    clocks = SourceClocks(idle_ms=5000)
+    clocks.take("p:0", at_ms=None, next_offset=0, now=0.0)
+    clocks.tag("p:0", 6, 1_000, now=0.0)
+    clocks.interrupted(answered_at)
+    assert clocks.report(lambda s: 7, now=16.3) == {"p:0": SourceClock(1_000, False)}
+    assert clocks.report(lambda s: 7, now=21.3) == {"p:0": SourceClock(1_000, True)}
+    # Answered at once: nothing to measure again.
+    assert retry_until_answered(lambda: {"p:0": 7}, lambda: False, lambda: 99.0, pause) == ({"p:0": 7}, None)
 
 
 HOUR = 3_600_000
