@@ -33,6 +33,7 @@ from bench.results import record
 from bench.verify.compare import Comparison, compare
 from bench.verify.plan import FaultKind, parse_selection, plan_faults
 from bench.verify.run import RunOptions, RunResult, run_pipeline
+from foundation.client_logs import client_logs
 from foundation.settings import Settings, load_settings
 from producers.workload import WorkloadConfig, generate
 from schemas.models import Event
@@ -195,13 +196,16 @@ def main(argv: list[str] | None = None) -> int:
     settings = verifier_settings()
     log(f"{len(events)} events, seed {args.seed}; faults: {[f'{f.kind.value}@{f.at_event}' for f in plan]}")
     runs: list[RunResult] = []
+    # The faults stop brokers on purpose: the clients' connection errors go to each run's
+    # kafka-clients.log, not between the progress lines.
     for i in range(args.clean_runs):
         log(f"[bold]clean run {i + 1}[/]")
-        runs.append(
-            run_pipeline(f"clean-{i + 1}", args.workdir / f"clean-{i + 1}", settings, events, [], opts, log)
-        )
+        root = args.workdir / f"clean-{i + 1}"
+        with client_logs(args.workdir / f"clean-{i + 1}.kafka-clients.log", console_level=None):
+            runs.append(run_pipeline(f"clean-{i + 1}", root, settings, events, [], opts, log))
     log("[bold]faulted run[/]")
-    faulted = run_pipeline("faulted", args.workdir / "faulted", settings, events, plan, opts, log)
+    with client_logs(args.workdir / "faulted.kafka-clients.log", console_level=None):
+        faulted = run_pipeline("faulted", args.workdir / "faulted", settings, events, plan, opts, log)
 
     positions = {e.event_id: i for i, e in enumerate(events)}
     reference = runs[0].snapshot

@@ -8,11 +8,8 @@ report to ``<workdir>/report.html``, and stops all it started.
 
 from __future__ import annotations
 
-import logging
 import shutil
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +18,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from foundation.settings import KAFKA_CLIENT_LOGGER, Settings
+from foundation.client_logs import client_logs
+from foundation.settings import Settings
 from foundation.waiting import poll_until
 from infra.stack import LocalStack, wait_for_group
 
@@ -74,7 +72,7 @@ def run_demo(settings: Settings, options: DemoOptions, console: Console) -> bool
     # The stack waits for the broker's producer ids, and every client here is closed
     # before the stack stops the broker: a clean run logs no client warning at all.
     with (
-        _client_logs(options.workdir / "kafka-clients.log"),
+        client_logs(options.workdir / "kafka-clients.log"),
         LocalStack(options.workdir, demo_settings) as stack,
     ):
         s = stack.settings
@@ -126,28 +124,6 @@ def run_demo(settings: Settings, options: DemoOptions, console: Console) -> bool
     verdict = "[bold green]done[/]" if ok else "[bold red]INCOMPLETE[/]"
     console.print(f"{verdict} in {time.monotonic() - started:.1f}s; every process stopped")
     return ok
-
-
-@contextmanager
-def _client_logs(path: Path) -> Iterator[None]:
-    """librdkafka's logs (through Python logging): all to ``path``, warnings and worse to stderr."""
-    logger = logging.getLogger(KAFKA_CLIENT_LOGGER)
-    file = logging.FileHandler(path)
-    file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    console = logging.StreamHandler()
-    console.setLevel(logging.WARNING)
-    console.setFormatter(logging.Formatter("kafka client %(levelname)s: %(message)s"))
-    previous = logger.level
-    logger.setLevel(logging.INFO)
-    logger.addHandler(file)
-    logger.addHandler(console)
-    try:
-        yield
-    finally:
-        for handler in (file, console):
-            logger.removeHandler(handler)
-            handler.close()
-        logger.setLevel(previous)
 
 
 def _write_report(
