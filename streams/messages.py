@@ -47,7 +47,22 @@ class UserSignal(faust.Record, serializer="json"):
     sent_at_ms: int | None = None
 
 
-class HelpRequest(faust.Record, serializer="json"):
+class Released(faust.Record, abstract=True):
+    """Where the join released a mentor record (streams/mentors/ordering.py, outbox.py);
+    records without a sender (from a worker before the order existed) are applied as they
+    arrive. Every field has a default, so the records' own fields still come first when
+    they are built by position."""
+
+    sender: int | None = None  # the join partition
+    tag: int | None = None  # the event-time tag the join released its event with
+    origin: str | None = None  # the input partition ("topic:partition") its event was read from
+    origin_offset: int = -1  # its event's offset there
+    index: int = 0  # among the records made from that event
+    clock_ms: int | None = None  # the sender's watermark as it sent this record, if known
+    idle: bool = False  # the sender had released everything and its inputs were idle
+
+
+class HelpRequest(Released, serializer="json"):
     """A user hit an API error class: find who recently solved it."""
 
     canonical_id: str
@@ -56,18 +71,9 @@ class HelpRequest(faust.Record, serializer="json"):
     occurred_at_ms: int
     sent_at_ms: int | None
     team: str | None = None  # the user's work email domain: their teammates are not mentors
-    # Where the join released it (streams/mentors/ordering.py); records without a sender
-    # (from a worker before the order existed) are applied as they arrive.
-    sender: int | None = None  # the join partition
-    tag: int | None = None  # the event-time tag the join released its event with
-    origin: str | None = None  # the input partition ("topic:partition") its event was read from
-    origin_offset: int = -1  # its event's offset there
-    index: int = 0  # among the records made from that event
-    clock_ms: int | None = None  # the sender's watermark as it sent this record, if known
-    idle: bool = False  # the sender had released everything and its inputs were idle
 
 
-class Solution(faust.Record, serializer="json"):
+class Solution(Released, serializer="json"):
     """An accepted answer on a question tagged with ``error_class``."""
 
     error_class: str
@@ -75,15 +81,6 @@ class Solution(faust.Record, serializer="json"):
     solved_at_ms: int
     solver_orbit_level: int = 0  # as of this answer
     solver_team: str | None = None
-    # Where the join released it (streams/mentors/ordering.py); records without a sender
-    # (from a worker before the order existed) are applied as they arrive.
-    sender: int | None = None  # the join partition
-    tag: int | None = None  # the event-time tag the join released its event with
-    origin: str | None = None  # the input partition ("topic:partition") its event was read from
-    origin_offset: int = -1  # its event's offset there
-    index: int = 0  # among the records made from that event
-    clock_ms: int | None = None  # the sender's watermark as it sent this record, if known
-    idle: bool = False  # the sender had released everything and its inputs were idle
 
 
 class MentorClock(faust.Record, serializer="json"):
