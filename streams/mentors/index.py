@@ -15,8 +15,7 @@ the event's records). The join folds one user's events of an input in offset ord
 record read again after a crash (at or before that place) changes nothing: a solve is not
 counted twice, a failed call not made into a pattern of itself. Marks are kept for the
 users the index still holds (recent requesters and solvers), so they stay bounded too.
-Indexes written
-before patterns, levels, teams and marks existed read as having none.
+Indexes written before patterns, levels, teams and marks existed read as having none.
 """
 
 from __future__ import annotations
