@@ -147,11 +147,11 @@ def register(
         """Forget what this worker held for the partitions it no longer owns: their
         records were never committed past, so their next owner reads them again.
 
-        Not at revocation: a rebalance revokes every partition, and for one this worker
-        gets back, Faust can go on delivering records fetched before the rebalance and
-        count the records between its committed offset and those as done (a gap). Had
-        the join dropped the entries those records brought, still waiting in its merge,
-        they were never read again (events lost in a worker-join-leave fault run)."""
+        Not at revocation: a rebalance revokes every partition and most come straight
+        back. Dropping their waiting entries then lost events in a worker-join-leave fault
+        run, because Faust went on from records fetched before the rebalance and skipped
+        the ones between (now mended where records are fetched, streams/continuity.py);
+        keeping what a partition holds while it is owned needs no re-reading at all."""
         assigned: set[Any] = args[0]  # mode signals call receiver(sender, assigned, signal=...)
         owned = {tp.partition for tp in assigned if tp.topic in owned_topics}
         for partition in (set(due) | set(merges) | set(held) | set(folder.parked)) - owned:
